@@ -1,0 +1,93 @@
+// zod building blocks for the wire forms of contract §1: numbers as strings, loose
+// booleans, empty string = null, JSON values sent as JSON strings, comma-separated lists.
+// A refinement can name its own response code: `fail(ctx, code, message)`.
+import { z } from 'zod'
+import { Code } from './errors.js'
+
+const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v)
+/** '' on an optional field means "clear it": null */
+const emptyToNull = (v: unknown) => (v === '' ? null : v)
+
+/** integer from a number or a numeric string */
+export const int = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v),
+    z.number({ error: (i) => (i.input === undefined ? undefined : 'format') }).int({ error: 'format' }).min(-(2 ** 53)).max(2 ** 53),
+  )
+
+export const num = () =>
+  z.preprocess(
+    (v) => (typeof v === 'string' && v.trim() !== '' && !Number.isNaN(Number(v)) ? Number(v) : v),
+    z.number({ error: 'format' }).finite(),
+  )
+
+/** a positive id from a number or a numeric string */
+export const id = () => int().pipe(z.number().int().min(1, { error: 'format' }))
+
+const truthy = new Set(['true', '1', 'yes', 'on'])
+const falsy = new Set(['false', '0', 'no', 'off'])
+export const bool = () =>
+  z.preprocess((v) => {
+    if (typeof v === 'boolean') return v
+    if (v === 1 || v === 0) return v === 1
+    if (typeof v === 'string') {
+      const s = v.trim().toLowerCase()
+      if (truthy.has(s)) return true
+      if (falsy.has(s)) return false
+    }
+    return v
+  }, z.boolean({ error: 'format' }))
+
+/** a JSON value, or a JSON string holding it */
+export const jsonish = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((v) => {
+    if (typeof v === 'string') {
+      const t = v.trim()
+      if (!t) return undefined
+      try {
+        return JSON.parse(t)
+      } catch {
+        return v
+      }
+    }
+    return v
+  }, schema)
+
+/** an array, a JSON string of one, or a comma-separated list */
+export const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => {
+    if (Array.isArray(v)) return v
+    if (typeof v === 'number') return [v]
+    if (typeof v === 'string') {
+      const t = v.trim()
+      if (!t) return []
+      if (t.startsWith('[')) {
+        try {
+          return JSON.parse(t)
+        } catch {
+          return v
+        }
+      }
+      return t.split(',').map((x) => x.trim()).filter(Boolean)
+    }
+    return v
+  }, z.array(item))
+
+/** optional; '' becomes undefined (not sent) */
+export const opt = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToUndefined, schema.optional())
+/** optional and clearable; '' or null becomes null */
+export const nullable = <T extends z.ZodType>(schema: T) => z.preprocess(emptyToNull, schema.nullable().optional())
+
+/** a required non-blank string (missing or blank → 400/4) */
+export const text = (max?: number) => {
+  let s = z.string({ error: (i) => (i.input === undefined ? 'mandatory' : 'format') })
+  if (max !== undefined) s = s.max(max)
+  return z.preprocess((v) => (typeof v === 'number' ? String(v) : v), s)
+}
+
+/** attach a specific response code to a custom refinement */
+export function fail(ctx: { addIssue: (i: any) => void }, code: number, message: string, path?: (string | number)[]) {
+  ctx.addIssue({ code: 'custom', message, params: { code }, ...(path ? { path } : {}) })
+}
+
+export { Code }

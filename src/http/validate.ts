@@ -1,0 +1,27 @@
+// Turns the first zod issue into the contract's error: missing → 4 "<field> is mandatory",
+// over a maximum length → 25 "Maximum size for <field> is <n>", a refinement's own code,
+// anything else → 5 "Invalid data format of <field>".
+import type { z } from 'zod'
+import { ApiError, Code } from './errors.js'
+
+export function zodToApiError(error: z.ZodError): ApiError {
+  const issue = error.issues[0]!
+  const field = issue.path.length ? issue.path.map(String).join('.') : 'request'
+  const top = String(issue.path[0] ?? field)
+  const custom = (issue as { params?: { code?: number } }).params?.code
+  if (custom !== undefined) return new ApiError(custom, issue.message)
+  if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
+    return new ApiError(Code.IS_MANDATORY, `${top} is mandatory`)
+  }
+  if (issue.message === 'mandatory') return new ApiError(Code.IS_MANDATORY, `${top} is mandatory`)
+  if (issue.code === 'too_big' && (issue as { origin?: string }).origin === 'string') {
+    return new ApiError(Code.EXCEEDED_SIZE, `Maximum size for ${top} is ${(issue as { maximum?: number | bigint }).maximum}`)
+  }
+  return new ApiError(Code.INVALID_DATA_FORMAT, `Invalid data format of ${field}`)
+}
+
+export function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+  const r = schema.safeParse(input)
+  if (!r.success) throw zodToApiError(r.error)
+  return r.data
+}

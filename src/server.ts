@@ -1,0 +1,73 @@
+// npm start: configuration, database (embedded when DATABASE_URL is unset), migrations,
+// the app, and a graceful shutdown on SIGTERM/SIGINT.
+import fs from 'node:fs'
+import path from 'node:path'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { openDatabase } from './db/database.js'
+import { buildApp } from './app.js'
+import { randomToken } from './lib/secrets.js'
+
+function log(msg: string) {
+  process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), msg }) + '\n')
+}
+
+/** With no API_KEYS outside production, a key is generated once, kept in DATA_DIR, and printed. */
+function ensureApiKey(config: Config): Config {
+  if (config.API_KEYS.length || config.NODE_ENV === 'production') return config
+  const file = path.resolve(config.DATA_DIR, 'api-key')
+  let key: string
+  if (fs.existsSync(file)) key = fs.readFileSync(file, 'utf8').trim()
+  else {
+    key = randomToken(18)
+    fs.mkdirSync(path.dirname(file), { recursive: true })
+    fs.writeFileSync(file, key + '\n', { mode: 0o600 })
+  }
+  process.stdout.write(`\n  API key for clients (from ${file}): ${key}\n\n`)
+  return { ...config, API_KEYS: [key] }
+}
+
+async function main() {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n')
+      process.exit(2)
+    }
+    throw e
+  }
+  config = ensureApiKey(config)
+  const opened = await openDatabase(config, log)
+  const { app, deps } = await buildApp({ config, db: opened.db })
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
+    const force = setTimeout(() => {
+      app.log.warn('shutdown grace period over; closing anyway')
+      process.exit(1)
+    }, config.SHUTDOWN_GRACE_MS + 5000)
+    force.unref()
+    try {
+      await app.close()
+      await deps.counters.close()
+      deps.mailer.close()
+      await opened.db.close()
+      await opened.stopEmbedded?.()
+    } finally {
+      process.exit(0)
+    }
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+
+  await app.listen({ port: config.PORT, host: config.HOST })
+}
+
+main().catch((e) => {
+  process.stderr.write(`failed to start: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+  process.exit(1)
+})

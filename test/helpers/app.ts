@@ -1,0 +1,130 @@
+// A fresh application on its own database (cloned from the migrated template), a real
+// SMTP server for its emails, and small helpers to call the API as a client would.
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import crypto from 'node:crypto'
+import pg from 'pg'
+import { inject } from 'vitest'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import { buildApp } from '../../src/app.js'
+import { loadConfig, type Config } from '../../src/config.js'
+import { connectDb, type Db } from '../../src/db/prisma.js'
+import type { Deps } from '../../src/deps.js'
+import { startSmtp } from './smtp.js'
+
+export const API_KEY = 'test-api-key-0123456789'
+
+function withDatabase(url: string, db: string): string {
+  const u = new URL(url)
+  u.pathname = '/' + db
+  return u.toString()
+}
+
+/** a new empty database with the schema; returns its URL and a function that drops it */
+export async function createTestDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
+  const base = inject('pgBaseUrl')
+  const name = 'hitask_t_' + crypto.randomBytes(6).toString('hex')
+  const admin = new pg.Client({ connectionString: withDatabase(base, 'postgres') })
+  await admin.connect()
+  // cloning a template fails while another clone is being made from it: retry briefly
+  for (let i = 0; ; i++) {
+    try {
+      await admin.query(`CREATE DATABASE ${name} TEMPLATE ${inject('pgTemplate')}`)
+      break
+    } catch (e) {
+      if (i > 50 || !/being accessed/.test(String(e))) throw e
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 200))
+    }
+  }
+  await admin.end()
+  return {
+    url: withDatabase(base, name),
+    drop: async () => {
+      const a = new pg.Client({ connectionString: withDatabase(base, 'postgres') })
+      await a.connect()
+      await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
+      await a.end()
+    },
+  }
+}
+
+export type TestApp = Awaited<ReturnType<typeof createTestApp>>
+
+export async function createTestApp(opts: { env?: Record<string, string>; config?: Partial<Config>; smtp?: boolean } = {}) {
+  const database = await createTestDatabase()
+  const smtp = opts.smtp === false ? null : await startSmtp()
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitask-test-data-'))
+  const logLines: string[] = []
+  const logStream = { write: (s: string) => void logLines.push(s) } as unknown as NodeJS.WritableStream
+  const config = loadConfig(
+    {
+      NODE_ENV: 'test',
+      API_KEYS: API_KEY,
+      DATA_DIR: dataDir,
+      LOG_LEVEL: 'info',
+      PUBLIC_URL: 'http://hitask.test',
+      ...(smtp ? { SMTP_URL: smtp.url } : {}),
+      ...opts.env,
+    },
+    opts.config,
+  )
+  const db: Db = connectDb(database.url, { max: 5 })
+  const { app, deps } = await buildApp({ config, db, logStream })
+  const t = {
+    app,
+    deps: deps as Deps,
+    db,
+    smtp,
+    config,
+    dataDir,
+    logLines,
+    async close() {
+      await app.close()
+      await deps.counters.close()
+      deps.mailer.close()
+      await db.close()
+      await smtp?.close()
+      await database.drop()
+      fs.rmSync(dataDir, { recursive: true, force: true })
+    },
+    /** a request as a client sends it; `session` goes in the x-hi-session header */
+    async call(method: string, url: string, o: { session?: string; query?: Record<string, unknown>; body?: unknown; form?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {
+      const headers: Record<string, string> = { ...o.headers }
+      if (o.session) headers['x-hi-session'] = o.session
+      let payload: string | undefined
+      if (o.form) {
+        headers['content-type'] ??= 'application/x-www-form-urlencoded'
+        payload = formEncode(o.form)
+      } else if (o.body !== undefined) {
+        headers['content-type'] ??= 'application/json'
+        payload = typeof o.body === 'string' ? o.body : JSON.stringify(o.body)
+      }
+      return app.inject({ method: method as any, url, query: o.query as any, headers, payload })
+    },
+    /** signs up a new user and returns its id and session */
+    async signup(login = 'u' + crypto.randomBytes(4).toString('hex'), extra: Record<string, string> = {}) {
+      const r = await t.call('POST', '/api/user/signup', {
+        form: { login, email: `${login}@example.com`, password: 'password123', firstName: 'First' + login, lastName: 'Last', api_key: API_KEY, ...extra },
+      })
+      if (r.statusCode !== 200) throw new Error(`signup failed: ${r.statusCode} ${r.body}`)
+      const b = r.json()
+      return { id: b.id as number, session: b.session_id as string, login, email: `${login}@example.com`, password: 'password123' }
+    },
+  }
+  return t
+}
+
+export function formEncode(o: Record<string, unknown>): string {
+  return Object.entries(o)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))}`)
+    .join('&')
+}
+
+export function errorOf(r: LightMyRequestResponse): { status: number; code: number } {
+  const b = r.json()
+  return { status: r.statusCode, code: b.response_status }
+}
+
+export type { FastifyInstance }
