@@ -10,7 +10,8 @@ import type { TestProject } from 'vitest/node'
 import { applyMigrations } from '../../src/db/schema-engine.js'
 import { startEmbeddedPostgres } from '../../src/db/embedded.js'
 
-const TEMPLATE = 'hitask_test_template'
+// unique per run: several runs may share one server (developers' worktrees, CI)
+const TEMPLATE = `hitask_tpl_${process.pid}_${Date.now().toString(36)}`
 let stop: (() => Promise<void>) | undefined
 
 async function containerUrl(): Promise<{ url: string; stop: () => Promise<void> } | null> {
@@ -63,6 +64,10 @@ export default async function setup(project: TestProject) {
   project.provide('pgBaseUrl', baseUrl)
   project.provide('pgTemplate', TEMPLATE)
   return async () => {
+    const a = new pg.Client({ connectionString: withDatabase(baseUrl!, 'postgres') })
+    await a.connect().catch(() => {})
+    await a.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`).catch(() => {})
+    await a.end().catch(() => {})
     await stop?.()
   }
 }
