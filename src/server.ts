@@ -27,6 +27,8 @@ function ensureApiKey(config: Config): Config {
 }
 
 async function main() {
+  // a .env file in the working directory, when there is one (Node's own loader)
+  if (fs.existsSync('.env')) process.loadEnvFile('.env')
   let config: Config
   try {
     config = loadConfig()

@@ -21,7 +21,8 @@ export function zodToApiError(error: z.ZodError): ApiError {
 }
 
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
-  const r = schema.safeParse(input)
+  // reportInput: tells "missing" (400/4) from "wrong" (400/5)
+  const r = schema.safeParse(input, { reportInput: true })
   if (!r.success) throw zodToApiError(r.error)
   return r.data
 }

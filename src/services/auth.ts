@@ -56,19 +56,23 @@ export async function resolveSession(deps: Deps, sessionId: string): Promise<Ses
     business_level: number | null
     tz: string | null
     touch: boolean
+    user_key: boolean
   }>(
     `SELECT s.user_id, s.api_key_hash, u.business_id, u.business_level,
             (extract(epoch FROM clock_timestamp() - s.last_used_at) * 1000)::float8 AS idle_ms,
             (s.last_used_at < clock_timestamp() - interval '1 minute'
               OR u.last_seen_at IS NULL OR u.last_seen_at < clock_timestamp() - interval '1 minute') AS touch,
-            (SELECT value FROM user_preferences p WHERE p.user_id = s.user_id AND p.key = 'time_zone') AS tz
+            (SELECT value FROM user_preferences p WHERE p.user_id = s.user_id AND p.key = 'time_zone') AS tz,
+            EXISTS (SELECT 1 FROM api_keys k WHERE k.key_hash = s.api_key_hash) AS user_key
        FROM sessions s JOIN users u ON u.id = s.user_id
       WHERE s.id_hash = $1`,
     [idHash],
   )
   const row = r.rows[0]
   if (!row) throw errors.sessionNotFound()
-  if (row.idle_ms > idleMs) {
+  // a session lives only as long as the API key that created it
+  const keyValid = row.user_key || configuredKeyHashes(deps).has(row.api_key_hash)
+  if (row.idle_ms > idleMs || !keyValid) {
     await deps.db.pool.query('DELETE FROM sessions WHERE id_hash = $1', [idHash])
     throw errors.sessionNotFound()
   }
