@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs'
 import { spawnSync } from 'node:child_process'
 
 const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm'
-if (!existsSync('node_modules/.package-lock.json')) {
+// only when there is no node_modules at all (a worktree may link to another's)
+if (!existsSync('node_modules')) {
   console.log('node_modules missing: running npm ci')
   const r = spawnSync(npm, ['ci'], { stdio: 'inherit' })
   if (r.status !== 0) process.exit(r.status ?? 1)
