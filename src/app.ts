@@ -17,7 +17,7 @@ import { registerRateLimit } from './http/rate-limit.js'
 import { rewriteVersionedUrl } from './http/version.js'
 import { createMailer, type Mailer } from './services/mailer.js'
 import { createCounters, type CounterStore } from './services/counters.js'
-import { LocalStorage, type Storage } from './services/storage.js'
+import { storageFromConfig, type Storage } from './services/storage.js'
 import { loggerOptions } from './lib/logger.js'
 
 export type RouteModule = (route: ReturnType<typeof defineRoutes>, deps: Deps, app: FastifyInstance) => void | Promise<void>
@@ -68,7 +68,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     log: app.log,
     mailer: opts.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, log: app.log }),
     counters: opts.counters ?? createCounters(config.REDIS_URL),
-    storage: opts.storage ?? new LocalStorage(config.FILES_DIR ?? path.resolve(config.DATA_DIR, 'files')),
+    storage: opts.storage ?? storageFromConfig(config),
     urlSecret: urlSecretOf(config),
   }
   app.decorate('deps', deps)

@@ -4,6 +4,8 @@ import fs from 'node:fs'
 import path from 'node:path'
 import type { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3'
+import type { Config } from '../config.js'
 
 export interface Storage {
   readonly kind: 'local' | 's3'
@@ -63,4 +65,78 @@ export class LocalStorage implements Storage {
       return false
     }
   }
+}
+
+export type S3Options = {
+  bucket: string
+  region: string
+  endpoint?: string
+  accessKeyId?: string
+  secretAccessKey?: string
+  forcePathStyle: boolean
+}
+
+/**
+ * Any S3-compatible object store (AWS, MinIO, Ceph RGW, …). Uploads stream from the
+ * temporary file with a known length, so no file is held in memory.
+ */
+export class S3Storage implements Storage {
+  readonly kind = 's3' as const
+  private client: S3Client
+  constructor(private readonly opts: S3Options) {
+    this.client = new S3Client({
+      region: opts.region,
+      endpoint: opts.endpoint,
+      forcePathStyle: opts.forcePathStyle,
+      // without explicit keys the SDK's default chain applies (environment, instance role)
+      credentials: opts.accessKeyId && opts.secretAccessKey ? { accessKeyId: opts.accessKeyId, secretAccessKey: opts.secretAccessKey } : undefined,
+    })
+  }
+  async putFile(key: string, fromPath: string, contentType: string) {
+    assertSafeKey(key)
+    const { size } = await fs.promises.stat(fromPath)
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: fs.createReadStream(fromPath), ContentLength: size, ContentType: contentType }),
+    )
+  }
+  async putBuffer(key: string, data: Buffer, contentType: string) {
+    assertSafeKey(key)
+    await this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: data, ContentLength: data.length, ContentType: contentType }))
+  }
+  async get(key: string): Promise<Readable> {
+    assertSafeKey(key)
+    const r = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }))
+    return r.Body as Readable
+  }
+  async delete(key: string) {
+    assertSafeKey(key)
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.opts.bucket, Key: key }))
+  }
+  async exists(key: string) {
+    assertSafeKey(key)
+    try {
+      await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: key }))
+      return true
+    } catch (e) {
+      const status = (e as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode
+      if (status === 404 || (e as { name?: string }).name === 'NotFound') return false
+      throw e
+    }
+  }
+}
+
+/** the storage the configuration asks for: STORAGE=s3 with S3_*, else a local folder */
+export function storageFromConfig(config: Config): Storage {
+  if (config.STORAGE === 's3') {
+    if (!config.S3_BUCKET) throw new Error('STORAGE=s3 needs S3_BUCKET')
+    return new S3Storage({
+      bucket: config.S3_BUCKET,
+      region: config.S3_REGION,
+      endpoint: config.S3_ENDPOINT,
+      accessKeyId: config.S3_ACCESS_KEY_ID,
+      secretAccessKey: config.S3_SECRET_ACCESS_KEY,
+      forcePathStyle: config.S3_FORCE_PATH_STYLE,
+    })
+  }
+  return new LocalStorage(config.FILES_DIR ?? path.resolve(config.DATA_DIR, 'files'))
 }
