@@ -240,16 +240,16 @@ export async function leaveTeam(q: Queryable, businessId: number, userId: number
   await removeFromTeamGroups(q, businessId, userId)
   const lost = await q.query<{ item_id: number }>(
     `DELETE FROM item_permissions p USING items i
-      WHERE p.item_id = i.id AND p.principal = $1::text AND i.user_id <> $1
+      WHERE p.item_id = i.id AND p.principal = $3 AND i.user_id <> $1
         AND i.user_id IN (SELECT id FROM users WHERE business_id = $2)
       RETURNING p.item_id`,
-    [userId, businessId],
+    [userId, businessId, String(userId)],
   )
   // the assignee and participants must be able to see their items (contract §8.3)
   await q.query(
-    `UPDATE items SET assignee_id = CASE WHEN assignee_id = $1 THEN NULL ELSE assignee_id END,
+    `UPDATE items SET assignee_id = CASE WHEN assignee_id = $1::bigint THEN NULL ELSE assignee_id END,
                       participants = array_remove(participants, $1::bigint)
-      WHERE (assignee_id = $1 OR $1::bigint = ANY(participants)) AND user_id <> $1
+      WHERE (assignee_id = $1::bigint OR $1::bigint = ANY(participants)) AND user_id <> $1::bigint
         AND user_id IN (SELECT id FROM users WHERE business_id = $2)`,
     [userId, businessId],
   )
