@@ -4,7 +4,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import Fastify, { LogController, type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance, type RouteOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
 import type { Config } from './config.js'
@@ -19,6 +19,9 @@ import { createMailer, type Mailer } from './services/mailer.js'
 import { createCounters, type CounterStore } from './services/counters.js'
 import { storageFromConfig, type Storage } from './services/storage.js'
 import { loggerOptions } from './lib/logger.js'
+import { registerOpenApi } from './http/openapi.js'
+import { registerMetrics } from './http/metrics.js'
+import { registerClosing } from './http/closing.js'
 
 export type RouteModule = (route: ReturnType<typeof defineRoutes>, deps: Deps, app: FastifyInstance) => void | Promise<void>
 
@@ -30,6 +33,8 @@ export type BuildOptions = {
   storage?: Storage
   /** pino destination (tests capture the log) */
   logStream?: NodeJS.WritableStream
+  /** called for every route as it is registered (tests list them) */
+  onRoute?: (route: RouteOptions) => void
 }
 
 const routesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'routes')
@@ -60,7 +65,10 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     trustProxy: config.TRUST_PROXY,
     rewriteUrl: rewriteVersionedUrl,
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    // while closing, src/http/closing.ts answers with the contract's envelope
+    return503OnClosing: false,
   })
+  if (opts.onRoute) app.addHook('onRoute', opts.onRoute)
 
   const deps: Deps = {
     config,
@@ -74,6 +82,9 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   app.decorate('deps', deps)
 
   registerErrorHandling(app)
+  registerClosing(app)
+  // before any route: the document is built from the routes registered after it
+  await registerOpenApi(app)
   await app.register(cookie)
   await app.register(cors, {
     origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,
@@ -89,12 +100,14 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   // one line per request: id, route, status, time (never parameters: they carry secrets)
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { reqId: req.id, method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
+      // reqId comes from the request's child logger
+      { method: req.method, route: req.routeOptions.url ?? 'unknown', status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10 },
       'request',
     )
   })
 
   const route = defineRoutes(app, deps)
+  registerMetrics(app, deps, route)
   const files = fs.readdirSync(routesDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort()
   for (const f of files) {
     const mod = (await import(pathToFileURL(path.join(routesDir, f)).href)) as { default?: RouteModule }

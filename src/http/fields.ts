@@ -8,12 +8,11 @@ const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v)
 /** '' on an optional field means "clear it": null */
 const emptyToNull = (v: unknown) => (v === '' ? null : v)
 
+const toInt = (v: unknown) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v)
+const intNumber = () => z.number({ error: (i) => (i.input === undefined ? undefined : 'format') }).int({ error: 'format' }).min(-(2 ** 53)).max(2 ** 53)
+
 /** integer from a number or a numeric string */
-export const int = () =>
-  z.preprocess(
-    (v) => (typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v.trim()) : v),
-    z.number({ error: (i) => (i.input === undefined ? undefined : 'format') }).int({ error: 'format' }).min(-(2 ** 53)).max(2 ** 53),
-  )
+export const int = () => z.preprocess(toInt, intNumber())
 
 export const num = () =>
   z.preprocess(
@@ -21,8 +20,11 @@ export const num = () =>
     z.number({ error: 'format' }).finite(),
   )
 
-/** a positive id from a number or a numeric string */
-export const id = () => int().pipe(z.number().int().min(1, { error: 'format' }))
+/**
+ * a positive id from a number or a numeric string. One preprocess, not `int().pipe(…)`: the
+ * OpenAPI document reads a pipe of a preprocess as optional (src/http/openapi.ts).
+ */
+export const id = () => z.preprocess(toInt, intNumber().min(1, { error: 'format' }))
 
 const truthy = new Set(['true', '1', 'yes', 'on'])
 const falsy = new Set(['false', '0', 'no', 'off'])

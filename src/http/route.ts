@@ -57,6 +57,7 @@ declare module 'fastify' {
 }
 
 export const API_PREFIX = '/api'
+const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json', 'multipart/form-data']
 
 /** the session id sent with a request: header, then parameter, then cookie (contract §2) */
 export function sessionIdOf(req: FastifyRequest): string | null {
@@ -81,9 +82,11 @@ export function defineRoutes(app: FastifyInstance, deps: Deps) {
     const urls = Array.isArray(spec.url) ? spec.url : [spec.url]
     const auth: AuthMode = spec.auth ?? 'session'
     const schema = (spec.params ?? z.object({})) as z.ZodType
-    for (const url of urls) {
+    const methods = Array.isArray(spec.method) ? spec.method : [spec.method]
+    // one Fastify route per method, so each is documented with its own parameter location
+    for (const url of urls) for (const method of methods) {
       app.route({
-        method: spec.method,
+        method,
         url: spec.root || url.startsWith(API_PREFIX + '/') ? url : API_PREFIX + url,
         config: {
           auth,
@@ -99,12 +102,16 @@ export function defineRoutes(app: FastifyInstance, deps: Deps) {
         schema: {
           summary: spec.summary,
           tags: spec.tags,
-          // documentation only: the merged map is validated below, in the handler
-          ...(spec.params ? { querystring: spec.params } : {}),
+          // documentation only (src/http/openapi.ts): the merged map is validated below, in
+          // the handler; a GET reads the query string, other methods also a form, JSON or
+          // multipart body
+          ...(spec.params ? (method === 'GET' || method === 'HEAD' ? { querystring: spec.params } : { body: spec.params, consumes: BODY_TYPES }) : {}),
           ...(spec.response ? { response: { 200: spec.response } } : {}),
         } as any,
-        // the merged map is validated by `parseWith` below, not per request part
+        // the merged map is validated by `parseWith` below, not per request part, and the
+        // response schema documents the answer without reshaping it
         validatorCompiler: () => () => true,
+        serializerCompiler: () => (data: unknown) => JSON.stringify(data),
         handler: async (req, reply) => {
           const user = req.user
           if (auth === 'session' && !user) throw errors.sessionNotFound()

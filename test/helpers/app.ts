@@ -7,7 +7,7 @@ import crypto from 'node:crypto'
 import pg from 'pg'
 import { inject } from 'vitest'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
-import { buildApp } from '../../src/app.js'
+import { buildApp, type BuildOptions } from '../../src/app.js'
 import { loadConfig, type Config } from '../../src/config.js'
 import { connectDb, type Db } from '../../src/db/prisma.js'
 import type { Deps } from '../../src/deps.js'
@@ -51,7 +51,7 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 
-export async function createTestApp(opts: { env?: Record<string, string>; config?: Partial<Config>; smtp?: boolean } = {}) {
+export async function createTestApp(opts: { env?: Record<string, string>; config?: Partial<Config>; smtp?: boolean; onRoute?: BuildOptions['onRoute'] } = {}) {
   const database = await createTestDatabase()
   const smtp = opts.smtp === false ? null : await startSmtp()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitask-test-data-'))
@@ -70,7 +70,7 @@ export async function createTestApp(opts: { env?: Record<string, string>; config
     opts.config,
   )
   const db: Db = connectDb(database.url, { max: 5 })
-  const { app, deps } = await buildApp({ config, db, logStream })
+  const { app, deps } = await buildApp({ config, db, logStream, onRoute: opts.onRoute })
   const t = {
     app,
     deps: deps as Deps,
