@@ -1,0 +1,127 @@
+// Items (contract §8.2): list, one, since, delta, create, update, delete, read state.
+// HTTP only: rules live in src/services/items.ts, permissions.ts and delta.ts.
+import { z } from 'zod'
+import type { RouteModule } from '../app.js'
+import { errors } from '../http/errors.js'
+import { itemInput } from '../services/items-input.js'
+import { createItem, deleteItem, markRead, updateItem } from '../services/items.js'
+import { getItemForUser, Level } from '../services/permissions.js'
+import { renderItems } from '../services/item-view.js'
+import { readAll, readDelta, readSince } from '../services/delta.js'
+
+const ref = z.object({ id: z.union([z.string(), z.number()]).optional(), guid: z.string().optional() })
+const refOf = (p: { id?: string | number; guid?: string }) => {
+  const r = p.id ?? p.guid
+  if (r === undefined || r === '') throw errors.oneOfMandatory(['id', 'guid'])
+  return r
+}
+
+const register: RouteModule = (route, deps) => {
+  route({
+    method: 'GET',
+    url: '/item',
+    summary: 'Every non-archived item the caller can see; X-Cursor for the delta feed',
+    tags: ['item'],
+    handler: async ({ user, reply }) => {
+      const { rows, cursor } = await readAll(deps, user)
+      reply.header('X-Cursor', String(cursor))
+      return renderItems(deps, user, rows)
+    },
+  })
+
+  route({
+    method: 'GET',
+    url: '/item/since/:ms',
+    params: z.object({ ms: z.string() }),
+    summary: 'Items changed for the caller after ms (deprecated; use /item/delta)',
+    tags: ['item'],
+    errors: [5],
+    handler: async ({ p, user, reply }) => {
+      const { rows, cursor } = await readSince(deps, user, p.ms)
+      reply.header('X-Cursor', String(cursor))
+      return renderItems(deps, user, rows)
+    },
+  })
+
+  route({
+    method: 'GET',
+    url: '/item/delta/:cursor',
+    params: z.object({ cursor: z.string() }),
+    summary: 'Every visible item: changed ones in full, the others as {id, changed:false}',
+    tags: ['item'],
+    errors: [5],
+    handler: async ({ p, user, reply }) => {
+      const { entries, changedRows, cursor } = await readDelta(deps, user, p.cursor)
+      const full = new Map((await renderItems(deps, user, changedRows)).map((x) => [x.id, x]))
+      reply.header('X-Cursor', String(cursor))
+      return entries.map((e) => (e.changed ? { ...full.get(e.id)!, changed: true } : { id: e.id, changed: false }))
+    },
+  })
+
+  route({
+    method: 'GET',
+    url: '/item/read/:id',
+    params: ref,
+    summary: "Clears the caller's unread mark",
+    tags: ['item'],
+    errors: [1, 5],
+    handler: async ({ p, user }) => {
+      await markRead(deps, user, refOf(p))
+    },
+  })
+
+  route({
+    method: 'GET',
+    url: '/item/:id',
+    params: ref,
+    summary: 'One item (404 when absent or invisible)',
+    tags: ['item'],
+    errors: [1, 5],
+    handler: async ({ p, user }) => {
+      const { item } = await getItemForUser(deps, user, refOf(p), Level.VIEW)
+      return (await renderItems(deps, user, [item]))[0]
+    },
+  })
+
+  route({
+    method: 'POST',
+    url: '/item',
+    params: itemInput,
+    summary: 'Creates an item (a guid the caller already used returns that item unchanged)',
+    tags: ['item'],
+    errors: [1, 3, 4, 5, 6, 25, 47, 73, 75, 76, 77, 80],
+    handler: async ({ p, user }) => {
+      const { id } = await createItem(deps, user, p)
+      const { item } = await getItemForUser(deps, user, id, Level.VIEW)
+      return (await renderItems(deps, user, [item]))[0]
+    },
+  })
+
+  route({
+    method: 'PUT',
+    url: ['/item', '/item/:id'],
+    params: itemInput,
+    summary: 'Updates the fields present; the item is named by the path, or id/guid in the body',
+    tags: ['item'],
+    errors: [1, 3, 4, 5, 6, 10, 25, 47, 73, 74, 75, 76, 77, 78, 80, 104],
+    handler: async ({ p, user }) => {
+      const id = await updateItem(deps, user, refOf(p), p)
+      const { item } = await getItemForUser(deps, user, id, Level.VIEW)
+      return (await renderItems(deps, user, [item]))[0]
+    },
+  })
+
+  route({
+    method: 'DELETE',
+    url: ['/item', '/item/:id'],
+    params: ref,
+    summary: 'Deletes the item, its subtree and their files (level 100)',
+    tags: ['item'],
+    errors: [1, 3, 5, 104],
+    handler: async ({ p, user }) => {
+      await deleteItem(deps, user, refOf(p))
+    },
+  })
+}
+
+export default register
