@@ -116,6 +116,25 @@ export function sendError(reply: FastifyReply, err: ApiError) {
   return reply.code(err.status).type('application/json; charset=utf-8').send({ error_message: err.message, response_status: err.code })
 }
 
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN',
+  // PostgreSQL: admin shutdown, crash shutdown, cannot connect now, connection failures
+  '57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006',
+  // Prisma: can't reach the database, server closed the connection, timeouts
+  'P1001', 'P1002', 'P1008', 'P1017', 'P2024',
+])
+
+/** The database (or the network to it) is gone: a 503 the client may retry, not a bug. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  for (let e: any = error, depth = 0; e && depth < 5; e = e.cause, depth++) {
+    if (UNAVAILABLE_CODES.has(e.code) || UNAVAILABLE_CODES.has(e.errno)) return true
+    const msg = String(e.message ?? '')
+    if (/Connection terminated|connection timeout|Can't reach database|terminating connection|the database system is (starting|shutting) up|Client has encountered a connection error|Cannot use a pool after calling end/i.test(msg)) return true
+    if (e.meta?.driverAdapterError?.cause) e = { cause: e.meta.driverAdapterError.cause }
+  }
+  return false
+}
+
 /** Maps every failure to the envelope; unknown errors become 500/100 with the request id logged. */
 export function registerErrorHandling(app: FastifyInstance) {
   app.setErrorHandler((error: FastifyError | ApiError | Error, request: FastifyRequest, reply: FastifyReply) => {
@@ -135,8 +154,8 @@ export function registerErrorHandling(app: FastifyInstance) {
     if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
       return sendError(reply, new ApiError(Code.INVALID_DATA_FORMAT, 'Invalid data format of request'))
     }
-    if ((error as any)?.serviceUnavailable) {
-      request.log.error({ err: error, reqId: request.id }, 'service unavailable')
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error, reqId: request.id }, 'database unavailable')
       return sendError(reply, new ApiError(Code.INTERNAL_ERROR, 'Service temporarily unavailable, please retry', 503, { 'Retry-After': '5' }))
     }
     request.log.error({ err: error, reqId: request.id }, 'unhandled error')
