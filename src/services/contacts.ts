@@ -123,8 +123,13 @@ export async function listContacts(deps: Deps, me: number, includeSelf: boolean)
   const out: Array<ContactView | ReturnType<typeof invitationContactView>> = rows.rows
     .filter((u) => includeSelf || u.rel !== 'SELF')
     .map((u) => contactView(u, u.rel))
-  const seen = new Set(out.map((c) => c.id))
-  for (const c of await pendingTeamInvitations(q, me)) if (!seen.has(c.id)) out.push(c)
+  // a contact invited to my team shows as BIS_WAIT (as in GET /team) until they join
+  const at = new Map(out.map((c, i) => [c.id, i]))
+  for (const c of await pendingTeamInvitations(q, me)) {
+    const i = at.get(c.id)
+    if (i === undefined) out.push(c)
+    else out[i] = c
+  }
   return out
 }
 
