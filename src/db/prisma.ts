@@ -14,6 +14,9 @@ export type Db = {
 // int8 (bigint ids) and numeric come back as strings from pg; ids stay below 2^53 here,
 // so numbers are what the API wants (contract §1: ids are JSON numbers).
 pg.types.setTypeParser(20, (v) => Number(v))
+// int8[] (items.participants) likewise
+const parseInt8Array = pg.types.getTypeParser(1016 as any) as (v: string) => (string | null)[]
+pg.types.setTypeParser(1016 as any, (v: string) => parseInt8Array(v).map((x) => (x === null ? null : Number(x))))
 
 export function connectDb(url: string, opts: { max?: number } = {}): Db {
   const pool = new pg.Pool({ connectionString: url, max: opts.max ?? 10 })

@@ -33,23 +33,32 @@ export const principal = () =>
 export type Grant = { principal: string; level: number }
 
 /** `[{principal, level}]` or the legacy map `{"<principal>": level}`, as JSON or JSON text */
+const grantList = z.array(z.object({ principal: principal(), level: level() }))
+const grantMap = z.record(z.string(), level()).transform((m, ctx) => {
+  const out: Grant[] = []
+  for (const [k, lv] of Object.entries(m)) {
+    const r = principal().safeParse(k)
+    if (!r.success) {
+      fail(ctx, Code.INVALID_DATA, `principal ${k.slice(0, 64)} is not valid`)
+      return z.NEVER
+    }
+    out.push({ principal: r.data, level: lv })
+  }
+  return out
+})
+
+/** `[{principal, level}]` or the legacy map `{"<principal>": level}`, as JSON or JSON text.
+ *  The form is chosen first so an entry's own code (6 for a bad level or principal) survives. */
 export const permissionsField = () =>
   jsonish(
-    z.union([
-      z.array(z.object({ principal: principal(), level: level() })),
-      z.record(z.string(), level()).transform((m, ctx) => {
-        const out: Grant[] = []
-        for (const [k, lv] of Object.entries(m)) {
-          const r = principal().safeParse(k)
-          if (!r.success) {
-            fail(ctx, Code.INVALID_DATA, `principal ${k.slice(0, 64)} is not valid`)
-            return z.NEVER
-          }
-          out.push({ principal: r.data, level: lv })
-        }
-        return out
-      }),
-    ]),
+    z.unknown().transform((v, ctx): Grant[] => {
+      const r = Array.isArray(v) ? grantList.safeParse(v) : v && typeof v === 'object' ? grantMap.safeParse(v) : null
+      if (r?.success) return r.data
+      const issue = r?.error.issues[0] as { params?: { code?: number }; message?: string } | undefined
+      if (issue?.params?.code !== undefined) fail(ctx, issue.params.code, issue.message ?? 'permissions is not valid')
+      else fail(ctx, Code.INVALID_DATA_FORMAT, 'Invalid data format of permissions')
+      return z.NEVER
+    }),
   )
 
 const alertEntry = z.object({

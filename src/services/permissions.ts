@@ -134,8 +134,9 @@ export type PermList = Map<string, number>
 
 export function listFromGrants(grants: Grant[]): PermList {
   const m: PermList = new Map()
-  // a principal named twice keeps its highest level; level 0 means "not on the list"
-  for (const g of grants) if (g.level > 0) m.set(g.principal, Math.max(m.get(g.principal) ?? 0, g.level))
+  // a principal named twice keeps its highest level; level 0 ("not on the list") is kept
+  // here so the owner rule can see it, and dropped by checkPermissionChange
+  for (const g of grants) m.set(g.principal, Math.max(m.get(g.principal) ?? 0, g.level))
   return m
 }
 
@@ -192,6 +193,7 @@ export function checkPermissionChange(o: {
     throw new ApiError(Code.OWNER_CANT_CHANGE_OWN_PERMISSION, `Owner ${owner} is not allowed to change own permission`)
   }
   next.set(owner, Level.ALL)
+  for (const [p, lv] of next) if (lv <= 0) next.delete(p)
   if (o.parent && o.fillFromParent) for (const [p, lv] of o.parent) if (!next.has(p)) next.set(p, lv)
 
   if (o.current) {
