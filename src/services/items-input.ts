@@ -89,7 +89,7 @@ const idOrZero = () => int().pipe(z.number().int().min(0, { error: 'format' }))
 export const itemInput = z
   .object({
     id: opt(z.union([z.number(), z.string()]).transform(String)),
-    guid: opt(z.string().max(64).regex(/^[A-Za-z0-9_-]+$/, { error: 'format' })),
+    guid: opt(z.string().max(64).regex(/^[A-Za-z0-9][A-Za-z0-9_-]*$/, { error: 'format' })),
     title: opt(z.preprocess((v) => (typeof v === 'number' ? String(v) : v), z.string().max(TITLE_MAX))),
     message: nullable(z.string().max(MESSAGE_MAX)),
     category: opt(

@@ -94,7 +94,7 @@ export function principalsFor(deps: Deps, user: SessionUser, db?: Queryable): Pr
 export function parseItemRef(ref: unknown): { id: number } | { guid: string } {
   const s = typeof ref === 'number' ? String(ref) : typeof ref === 'string' ? ref.trim() : ''
   if (/^\d{1,15}$/.test(s) && Number(s) > 0) return { id: Number(s) }
-  if (/^[A-Za-z0-9_-]{1,64}$/.test(s) && !/^\d+$/.test(s)) return { guid: s }
+  if (/^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/.test(s) && !/^\d+$/.test(s)) return { guid: s }
   throw errors.invalidFormat('id')
 }
 
