@@ -6,15 +6,14 @@ import type { Deps } from '../deps.js'
 import { errors } from '../http/errors.js'
 import { inTransaction } from '../db/tx.js'
 import { formatDate } from '../lib/dates.js'
-import type { Queryable } from './access.js'
 import type { SessionUser } from './auth.js'
 import { getItemForUser, Level } from './permissions.js'
 import { historyUserName, recordHistory } from './history.js'
+import { markUnread } from './items.js'
 
 export const COMMENT_MAX = 10000
-/** item_user_state.unread: 1 comment added, 3 new item (kept until read: it says more) */
+/** item_user_state.unread: 1 comment added */
 const UNREAD_COMMENT = 1
-const UNREAD_NEW = 3
 
 export type CommentView = { id: number; item_id: number; user_id: number; user_name: string; message: string; time_create: string | null }
 
@@ -35,22 +34,10 @@ export async function addComment(deps: Deps, user: SessionUser, itemRef: unknown
       [item.id, c.id, message, user.id, c.created_at],
     )
     await recordHistory(client, item.id, { id: user.id, name: userName }, [{ property: 'comment', type: 'STRING', value: message, commentId: c.id }])
-    const others = new Set<number>([item.user_id, ...(item.assignee_id ? [item.assignee_id] : []), ...(item.participants ?? []).map(Number)])
-    others.delete(user.id)
-    await markUnread(client, item.id, [...others])
+    // owner, assignee and participants other than the author (a higher unread stays)
+    await markUnread(client, item.id, user.id, UNREAD_COMMENT)
     return { id: c.id, item_id: item.id, user_id: user.id, user_name: userName, message, time_create: formatDate(c.created_at, tz) }
   })
-}
-
-async function markUnread(client: Queryable, itemId: number, userIds: number[]) {
-  if (!userIds.length) return
-  await client.query(
-    `INSERT INTO item_user_state (item_id, user_id, unread)
-     SELECT $1, u, $3 FROM unnest($2::bigint[]) AS u
-     ON CONFLICT (item_id, user_id) DO UPDATE
-        SET unread = CASE WHEN item_user_state.unread = ${UNREAD_NEW} THEN ${UNREAD_NEW} ELSE $3 END`,
-    [itemId, userIds, UNREAD_COMMENT],
-  )
 }
 
 /**
