@@ -44,24 +44,40 @@ async function main() {
   const { app, deps } = await buildApp({ config, db: opened.db })
 
   let stopping = false
+  /**
+   * Stop accepting connections, let the requests in flight finish (at most
+   * SHUTDOWN_GRACE_MS, then their connections are cut), close Redis, SMTP and the database,
+   * and exit: 0 when every request finished, 1 when some had to be cut.
+   */
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
-    app.log.info({ signal }, 'shutting down: no new connections, finishing requests in flight')
-    const force = setTimeout(() => {
-      app.log.warn('shutdown grace period over; closing anyway')
-      process.exit(1)
-    }, config.SHUTDOWN_GRACE_MS + 5000)
-    force.unref()
-    try {
-      await app.close()
-      await deps.counters.close()
-      deps.mailer.close()
-      await opened.db.close()
-      await opened.stopEmbedded?.()
-    } finally {
-      process.exit(0)
+    app.log.info({ signal, graceMs: config.SHUTDOWN_GRACE_MS }, 'shutting down: no new connections, finishing requests in flight')
+    let exitCode = 0
+    const grace = setTimeout(() => {
+      exitCode = 1
+      app.log.warn('shutdown grace period over: cutting the connections still open')
+      app.server.closeAllConnections()
+    }, config.SHUTDOWN_GRACE_MS)
+    // last resort, should closing itself hang (a database that does not answer)
+    setTimeout(() => process.exit(1), config.SHUTDOWN_GRACE_MS + 15_000).unref()
+    const step = async (what: string, fn: () => unknown) => {
+      try {
+        await fn()
+      } catch (e) {
+        exitCode = 1
+        app.log.error({ err: e }, `shutdown: closing ${what} failed`)
+      }
     }
+    // resolves once every connection has ended (Fastify closes the idle keep-alive ones)
+    await step('the HTTP server', () => app.close())
+    clearTimeout(grace)
+    await step('the rate-limit counters', () => deps.counters.close())
+    await step('the mailer', () => deps.mailer.close())
+    await step('the database', () => opened.db.close())
+    await step('the embedded database', () => opened.stopEmbedded?.())
+    app.log.info({ exitCode }, 'stopped')
+    process.exit(exitCode)
   }
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
