@@ -48,7 +48,8 @@ describe('npm run cli', () => {
     const a = await authenticate('alice', 'alice-password-1')
     expect(a.statusCode).toBe(200)
     const me = await t.call('GET', '/api/user', { session: a.json().session_id })
-    expect(me.json()).toMatchObject({ login: 'alice', firstName: 'Alice', email: 'alice@example.com', emailConfirmed: true })
+    expect(me.json()).toMatchObject({ login: 'alice', firstName: 'Alice', email: 'alice@example.com' })
+    expect(me.json().emailConfirmed).toBeTruthy()
 
     const g = await cli(['user', 'create', '--login', 'bob', '--email', 'bob@example.com'])
     expect(g.code).toBe(0)
@@ -56,7 +57,7 @@ describe('npm run cli', () => {
     expect(password).toBeTruthy()
     expect((await authenticate('bob@example.com', password!)).statusCode).toBe(200)
     const bob = await authenticate('bob', password!)
-    expect((await t.call('GET', '/api/user', { session: bob.json().session_id })).json().emailConfirmed).toBe(false)
+    expect((await t.call('GET', '/api/user', { session: bob.json().session_id })).json().emailConfirmed).toBeFalsy()
   })
 
   it('user create applies the sign-up rules', async () => {
