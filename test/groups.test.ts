@@ -2,38 +2,17 @@
 // group membership as a permission principal (GET /item and the delta feed).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, type TestApp } from './helpers/app.js'
+import { createItem, delta, expectError, joinTeam, makeTeam, tick, visibleItems, type TestUser as User } from './helpers/teams.js'
 
 let t: TestApp
 beforeAll(async () => {
-  t = await createTestApp()
+  t = await createTestApp({ env: { DELTA_MARGIN_MS: '0' } })
 })
 afterAll(async () => t?.close())
 
-type User = Awaited<ReturnType<TestApp['signup']>>
-let n = 0
 
-function expectError(r: { statusCode: number; json: () => any; body: string }, status: number, code: number) {
-  expect(r.statusCode, r.body).toBe(status)
-  expect(r.json().response_status).toBe(code)
-}
 
-/** an owner and `members` members who joined through emailed invitations */
-async function teamWith(members: number): Promise<{ owner: User; members: User[]; everyone: string }> {
-  const owner = await t.signup()
-  const r = await t.call('POST', '/api/business', { session: owner.session, form: { title: 'T', domainName: `g-${process.pid}-${++n}` } })
-  expect(r.statusCode, r.body).toBe(200)
-  const out: User[] = []
-  for (let i = 0; i < members; i++) {
-    const u = await t.signup()
-    const since = t.smtp!.mails.length
-    expect((await t.call('POST', '/api/team/member', { session: owner.session, form: { email: u.email } })).statusCode).toBe(200)
-    const token = t.smtp!.tokenIn(await t.smtp!.waitFor(u.email, since))
-    expect((await t.call('POST', '/api/team/member/accept', { session: u.session, form: { token } })).statusCode).toBe(200)
-    out.push(u)
-  }
-  const groups = (await t.call('GET', '/api/group', { session: owner.session })).json()
-  return { owner, members: out, everyone: groups[0].id }
-}
+const teamWith = (members: number) => makeTeam(t, members)
 
 async function makeAdmin(u: User) {
   // no route sets business levels yet: an administrator is made directly in the database
@@ -127,5 +106,65 @@ describe('groups', () => {
     // another team's group is unknown here
     const other = await teamWith(0)
     expectError(await t.call('DELETE', '/api/group', { session: other.owner.session, query: { id: g.id } }), 404, 1)
+  })
+})
+
+describe('a group as a permission principal', () => {
+  it("joining or leaving a group changes the member's GET /item at once, and their delta marks it", async () => {
+    const { owner, members } = await makeTeam(t, 2)
+    const [m, other] = members as [User, User]
+    const g = (await t.call('POST', '/api/group', { session: owner.session, form: { name: 'Inner' } })).json()
+    const doc = await createItem(t, owner, { title: 'For the group', permissions: [{ principal: g.id, level: 20 }] })
+    const own = await createItem(t, m, { title: 'My own' })
+    expect((await visibleItems(t, m)).ids).toEqual([own.id])
+    await tick()
+    const cursor = (await visibleItems(t, m)).cursor
+    const ownerCursor = (await visibleItems(t, owner)).cursor
+    await tick()
+
+    expect((await t.call('POST', `/api/group/${g.id}/contact/${m.id}`, { session: owner.session })).statusCode).toBe(200)
+    const now = await visibleItems(t, m)
+    expect(now.ids).toEqual([doc.id, own.id].sort((a, b) => a - b))
+    expect(now.items.find((i) => i.id === doc.id).permission).toBe(20)
+    const d = await delta(t, m, cursor)
+    expect(d.get(doc.id)).toBe(true)
+    // the owner's view did not change; a member outside the group still does not see it
+    expect((await delta(t, owner, ownerCursor)).get(doc.id)).toBe(false)
+    expect((await visibleItems(t, other)).ids).not.toContain(doc.id)
+    expect((await t.call('GET', `/api/item/${doc.id}`, { session: m.session })).statusCode).toBe(200)
+
+    await tick()
+    const cursor2 = now.cursor
+    expect((await t.call('DELETE', `/api/group/${g.id}/contact/${m.id}`, { session: owner.session })).statusCode).toBe(200)
+    expect((await visibleItems(t, m)).ids).toEqual([own.id])
+    const d2 = await delta(t, m, cursor2)
+    expect(d2.has(doc.id)).toBe(false)
+    expect(d2.get(own.id)).toBe(true)
+    expectError(await t.call('GET', `/api/item/${doc.id}`, { session: m.session }), 404, 1)
+  })
+
+  it("deleting a group takes its grants away from its members and off the items' lists", async () => {
+    const { owner, members } = await makeTeam(t, 1)
+    const m = members[0]!
+    const g = (await t.call('POST', '/api/group', { session: owner.session, form: { name: 'Temp' } })).json()
+    await t.call('POST', `/api/group/${g.id}/contact/${m.id}`, { session: owner.session })
+    const doc = await createItem(t, owner, { title: 'Doc', permissions: [{ principal: g.id, level: 60 }] })
+    expect((await visibleItems(t, m)).ids).toEqual([doc.id])
+    await tick()
+    const ownerCursor = (await visibleItems(t, owner)).cursor
+    await tick()
+    expect((await t.call('DELETE', '/api/group', { session: owner.session, query: { id: g.id } })).statusCode).toBe(200)
+    expect((await visibleItems(t, m)).ids).toEqual([])
+    const view = (await t.call('GET', `/api/item/${doc.id}`, { session: owner.session })).json()
+    expect(view.permissions).toEqual([{ principal: String(owner.id), level: 100 }])
+    expect(view.shared).toBe(false)
+    expect((await delta(t, owner, ownerCursor)).get(doc.id)).toBe(true)
+  })
+
+  it('the Everyone group gives a newly joined member the team items', async () => {
+    const { owner, everyone } = await makeTeam(t)
+    const doc = await createItem(t, owner, { title: 'All hands', permissions: [{ principal: everyone, level: 10 }] })
+    const m = await joinTeam(t, owner)
+    expect((await visibleItems(t, m)).ids).toEqual([doc.id])
   })
 })

@@ -2,10 +2,11 @@
 // real emails, licences, acceptance by token, by id and at sign-up, removal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, type TestApp } from './helpers/app.js'
+import { createItem, delta, makeTeam, tick, visibleItems } from './helpers/teams.js'
 
 let t: TestApp
 beforeAll(async () => {
-  t = await createTestApp({ env: { TEAM_LICENSES: '4', TEAM_STORAGE_QUOTA_MB: '7500' } })
+  t = await createTestApp({ env: { TEAM_LICENSES: '4', TEAM_STORAGE_QUOTA_MB: '7500', DELTA_MARGIN_MS: '0' } })
 })
 afterAll(async () => t?.close())
 
@@ -312,5 +313,55 @@ describe('DELETE /team/member', () => {
     expect(r.statusCode, r.body).toBe(200)
     expectError(await t.call('POST', '/api/team/member/accept', { session: u.session, form: { token } }), 412, 45)
     expect((await t.call('GET', '/api/team', { session: owner.session })).json().length).toBe(1)
+  })
+})
+
+describe('what members see', () => {
+  it('signing up with the emailed link shows the project the team shares with Everyone', async () => {
+    const { owner, everyone } = await makeTeam(t)
+    const project = await createItem(t, owner, { title: 'Team project', category: 0, permissions: [{ principal: everyone, level: 60 }] })
+    const task = await createItem(t, owner, { title: 'Task', parent: project.id })
+    const secret = await createItem(t, owner, { title: 'Owner only' })
+    const email = `joiner-${process.pid}-${++n}@example.com`
+    const token = await inviteAndToken(owner, email)
+    const s = await t.call('POST', '/api/user/signup', { form: { login: `joiner${process.pid}${n}`, email, password: 'password123', api_key: API_KEY, invitation: token } })
+    expect(s.statusCode, s.body).toBe(200)
+    const joined = { id: s.json().id, session: s.json().session_id } as User
+    const seen = await visibleItems(t, joined)
+    expect(seen.ids).toEqual([project.id, task.id].sort((a, b) => a - b))
+    expect(seen.ids).not.toContain(secret.id)
+    expect(seen.items.find((i) => i.id === project.id)).toMatchObject({ title: 'Team project', permission: 60 })
+  })
+
+  it('a removed member loses the team items at once (GET /item and delta), keeps their own', async () => {
+    const { owner, members, everyone } = await makeTeam(t, 2)
+    const [m, other] = members as [User, User]
+    const project = await createItem(t, owner, { title: 'Team project', category: 0, permissions: [{ principal: everyone, level: 60 }] })
+    const direct = await createItem(t, owner, { title: 'Direct', permissions: [{ principal: m.id, level: 60 }], assignee: m.id })
+    const mine = await createItem(t, m, { title: 'Mine', permissions: [{ principal: everyone, level: 10 }] })
+    const before = await visibleItems(t, m)
+    expect(before.ids).toEqual([project.id, direct.id, mine.id].sort((a, b) => a - b))
+    await tick()
+    const cursor = before.cursor
+    const otherCursor = (await visibleItems(t, other)).cursor
+    await tick()
+
+    const r = await t.call('DELETE', '/api/team/member', { session: owner.session, query: { id: m.id } })
+    expect(r.statusCode, r.body).toBe(200)
+
+    expect((await visibleItems(t, m)).ids).toEqual([mine.id])
+    const d = await delta(t, m, cursor)
+    expect([...d.keys()]).toEqual([mine.id])
+    expect(d.get(mine.id)).toBe(true) // what they can see changed
+    // the owner's item no longer names them, nor assigns it to them
+    const ownerView = (await t.call('GET', `/api/item/${direct.id}`, { session: owner.session })).json()
+    expect(ownerView.permissions).toEqual([{ principal: String(owner.id), level: 100 }])
+    expect(ownerView.assignee).toBe(0) // no assignee renders as 0 (item view)
+    expect(ownerView.shared).toBe(false)
+    // the team still sees what the removed member had shared with it; others' deltas: the
+    // project did not change for them, the item that lost a principal did not concern them
+    const od = await delta(t, other, otherCursor)
+    expect(od.get(project.id)).toBe(false)
+    expect(od.get(mine.id)).toBe(false)
   })
 })
