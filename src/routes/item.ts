@@ -106,7 +106,8 @@ const register: RouteModule = (route, deps) => {
     errors: [1, 3, 4, 5, 6, 10, 25, 47, 73, 74, 75, 76, 77, 78, 80, 104],
     handler: async ({ p, user }) => {
       const id = await updateItem(deps, user, refOf(p), p)
-      const { item } = await getItemForUser(deps, user, id, Level.VIEW)
+      // answered even when the change removed the caller's own access (permission 0)
+      const { item } = await getItemForUser(deps, user, id, 0, { invisible: true })
       return (await renderItems(deps, user, [item]))[0]
     },
   })

@@ -11,7 +11,9 @@
 //   getItemForUser(deps, user, idOrGuid, minLevel, opts?)
 //        → { item: ItemRow (with .level and .parent_guid), level }; 404/1 when absent,
 //          archived (unless opts.archived) or invisible; 403/3 when visible below minLevel.
-//          opts.client runs it inside a transaction, opts.lock takes FOR UPDATE on the row.
+//          opts.client runs it inside a transaction, opts.lock takes FOR UPDATE on the row,
+//          opts.invisible returns a row the caller cannot see (level 0): only for answering a
+//          write the caller just made (removing their own access).
 //   requireLevel(level, needed, what)          403/3 when level < needed
 //   parseItemRef(idOrGuid)                     {id} | {guid}, 400/5 when neither form
 //   subtreeOf(db, rootIds)                     ids (+ owners) of the descendants
@@ -111,7 +113,7 @@ export async function getItemForUser(
   user: SessionUser,
   idOrGuid: unknown,
   minLevel: number,
-  opts: { client?: Queryable; lock?: boolean; archived?: boolean } = {},
+  opts: { client?: Queryable; lock?: boolean; archived?: boolean; invisible?: boolean } = {},
 ): Promise<{ item: ItemRow; level: number }> {
   const ref = parseItemRef(idOrGuid)
   const db = opts.client ?? deps.db.pool
@@ -125,7 +127,7 @@ export async function getItemForUser(
     [principals, 'id' in ref ? ref.id : ref.guid],
   )
   const item = r.rows[0]
-  if (!item || item.level <= 0 || (item.archived && !opts.archived)) throw errors.notFound('Item')
+  if (!item || (item.level <= 0 && !opts.invisible) || (item.archived && !opts.archived)) throw errors.notFound('Item')
   requireLevel(item.level, minLevel)
   return { item, level: item.level }
 }
