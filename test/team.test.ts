@@ -365,3 +365,31 @@ describe('what members see', () => {
     expect(od.get(mine.id)).toBe(false)
   })
 })
+
+describe('concurrency', () => {
+  it('concurrent invitations never exceed the licences', async () => {
+    const { owner } = await makeTeam(t) // 4 licences, 1 used
+    const emails = Array.from({ length: 6 }, (_, i) => `race-${process.pid}-${++n}-${i}@example.com`)
+    const rs = await Promise.all(emails.map((email) => t.call('POST', '/api/team/member', { session: owner.session, form: { email } })))
+    const codes = rs.map((r) => (r.statusCode === 200 ? 0 : r.json().response_status)).sort()
+    expect(codes).toEqual([0, 0, 0, 12, 12, 12])
+    expect((await t.call('GET', '/api/business', { session: owner.session })).json().licensesUsed).toBe(4)
+  })
+
+  it('two sign-ups racing with one invitation token: one joins, the other gets 412/45 and no account', async () => {
+    const { owner } = await makeTeam(t)
+    const email = `racer-${process.pid}-${++n}@example.com`
+    const token = await inviteAndToken(owner, email)
+    const logins = [`racera${process.pid}${n}`, `racerb${process.pid}${n}`]
+    const rs = await Promise.all(
+      logins.map((login) => t.call('POST', '/api/user/signup', { form: { login, email: `${login}@example.com`, password: 'password123', api_key: API_KEY, invitation: token } })),
+    )
+    const ok = rs.filter((r) => r.statusCode === 200)
+    const failed = rs.filter((r) => r.statusCode !== 200)
+    expect(ok.length).toBe(1)
+    expect(failed.map((r) => [r.statusCode, r.json().response_status])).toEqual([[412, 45]])
+    const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM users WHERE login_key = ANY($1)', [logins])
+    expect(rows[0].n).toBe(1)
+    expect((await t.call('GET', '/api/team', { session: owner.session })).json().map((c: any) => c.id)).toContain(ok[0]!.json().id)
+  })
+})
