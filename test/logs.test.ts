@@ -92,6 +92,22 @@ describe('the request log', () => {
     }
   })
 
+  it('redacts secrets in anything logged, up to two levels deep', async () => {
+    const before = t.logLines.length
+    t.app.log.warn(
+      {
+        p: { password: 'redact-me-1', session_id: 'redact-me-2', api_key: 'redact-me-3', token: 'redact-me-4', title: 'kept-value' },
+        req: { query: { new_password: 'redact-me-5', old_password: 'redact-me-6' }, headers: { 'x-hi-session': 'redact-me-7', cookie: 'HI_SESSION=redact-me-8', authorization: 'redact-me-9' } },
+        headers: { 'x-hi-session': 'redact-me-10' },
+      },
+      'probe',
+    )
+    const line = t.logLines.slice(before).join('')
+    expect(line).toContain('kept-value')
+    expect(line).toContain('[redacted]')
+    expect(line).not.toMatch(/redact-me/)
+  })
+
   it('is JSON, one line per request with its id, route, status and time', async () => {
     const lines = parsed()
     const requests = lines.filter((l) => l.msg === 'request')

@@ -1,18 +1,14 @@
 // pino options: JSON lines; anything that can carry a secret is redacted wherever it appears.
 import type { Config } from '../config.js'
 
+/** parameter names that hold a secret (contract §2, §4): redacted up to two levels deep */
+const secretKeys = ['password', 'old_password', 'new_password', 'session_id', 'sessionId', 'api_key', 'apiKey', 'token']
+/** headers that carry a session or credentials */
+const secretHeaders = ['.cookie', '["x-hi-session"]', '.authorization', '["set-cookie"]']
+
 export const redactPaths = [
-  'password',
-  '*.password',
-  '*.new_password',
-  '*.old_password',
-  '*.session_id',
-  '*.api_key',
-  '*.token',
-  'req.headers.cookie',
-  'req.headers["x-hi-session"]',
-  'req.headers.authorization',
-  'res.headers["set-cookie"]',
+  ...secretKeys.flatMap((k) => [k, `*.${k}`, `*.*.${k}`]),
+  ...secretHeaders.flatMap((h) => [`headers${h}`, `*.headers${h}`, `*.*.headers${h}`]),
 ]
 
 export function loggerOptions(config: Pick<Config, 'LOG_LEVEL'>, stream?: NodeJS.WritableStream) {
