@@ -87,6 +87,8 @@ export function defineRoutes(app: FastifyInstance, deps: Deps) {
     for (const url of urls) for (const method of methods) {
       app.route({
         method,
+        // an explicit HEAD replaces the one Fastify derives from the GET
+        ...(method === 'GET' && methods.includes('HEAD') ? { exposeHeadRoute: false } : {}),
         url: spec.root || url.startsWith(API_PREFIX + '/') ? url : API_PREFIX + url,
         config: {
           auth,
