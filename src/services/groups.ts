@@ -105,7 +105,9 @@ export async function setGroupMember(deps: Deps, userId: number, groupId: string
     if (g.type === EVERYONE.type) {
       throw new ApiError(Code.OPERATION_NOT_ALLOWED, 'Changing the members of the Everyone group operation is not allowed')
     }
-    const m = await q.query('SELECT 1 FROM users WHERE id = $1 AND business_id = $2', [memberId, businessId])
+    // FOR SHARE: a concurrent removal from the team waits for this, or this sees it (no
+    // ex-member can be left in a group)
+    const m = await q.query('SELECT 1 FROM users WHERE id = $1 AND business_id = $2 FOR SHARE', [memberId, businessId])
     if (!m.rows.length) throw errors.notFound('Team member')
     const changed = member
       ? await q.query('INSERT INTO group_members (group_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING user_id', [groupId, memberId])

@@ -105,7 +105,6 @@ export async function createBusiness(deps: Deps, userId: number, input: { title:
     if ((e as { code?: string }).code === '23505') throw new ApiError(Code.BUSINESS_DOMAIN_NAME_USED, 'This domain name is already in use')
     throw e
   }
-  return businessInfo(deps, userId, 'UTC')
 }
 
 /** GET /business */
