@@ -166,6 +166,16 @@ describe('malformed and oversized bodies', () => {
   })
 })
 
+it('answers 400/5, not a hang, for a truncated file part sent to a route without files', async () => {
+  const r = await t.app.inject({
+    method: 'POST',
+    url: '/api/user/preferences',
+    headers: { 'content-type': 'multipart/form-data; boundary=abc', 'x-hi-session': u.session },
+    payload: Buffer.from('--abc\r\nContent-Disposition: form-data; name="file"; filename="x.png"\r\nContent-Type: image/png\r\n\r\n\x89PNG\r\n--ab'),
+  })
+  expect(errorOf(r)).toEqual({ status: 400, code: 5 })
+})
+
 describe('dates out', () => {
   it("renders dates in the caller's time_zone preference, UTC by default", async () => {
     const x = await t.signup()

@@ -9,7 +9,7 @@ import os from 'node:os'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import { pipeline } from 'node:stream/promises'
-import { Transform } from 'node:stream'
+import { Transform, Writable } from 'node:stream'
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import multipart from '@fastify/multipart'
 import { ApiError, Code, errors } from './errors.js'
@@ -205,9 +205,9 @@ async function readMultipart(req: FastifyRequest, tmpDir: string): Promise<Param
         continue
       }
       if (!accept) {
-        // not a file route: drain and ignore the bytes
-        part.file.resume()
-        await new Promise((r) => part.file.on('end', r))
+        // not a file route: drain and ignore the bytes (a pipeline, so a truncated body
+        // rejects instead of waiting forever for an 'end' that never comes)
+        await pipeline(part.file, new Writable({ write: (_c, _e, cb) => cb() }))
         continue
       }
       const tmpPath = path.join(tmpDir, crypto.randomBytes(16).toString('hex'))
