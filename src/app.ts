@@ -10,7 +10,7 @@ import cors from '@fastify/cors'
 import type { Config } from './config.js'
 import type { Deps } from './deps.js'
 import type { Db } from './db/prisma.js'
-import { registerErrorHandling } from './http/errors.js'
+import { errors, registerErrorHandling, sendError } from './http/errors.js'
 import { registerParams } from './http/params.js'
 import { defineRoutes, registerSessionHook } from './http/route.js'
 import { registerRateLimit } from './http/rate-limit.js'
@@ -67,6 +67,10 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // while closing, src/http/closing.ts answers with the contract's envelope
     return503OnClosing: false,
+    // the router's own refusals get the envelope too: an undecodable URL is malformed
+    // input; a path segment longer than any id, guid or avatar name names nothing
+    frameworkErrors: (error, _req, reply) =>
+      sendError(reply, (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.notFound('Resource') : errors.invalidFormat('request URL')),
   })
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute)
 

@@ -29,6 +29,13 @@ describe('base paths', () => {
     }
   })
 
+  it('answers an over-long path segment with 404/1 and an undecodable URL with 400/5, both JSON', async () => {
+    const long = await t.call('GET', '/api/item/' + 'a'.repeat(300), { session: u.session })
+    expect(errorOf(long)).toEqual({ status: 404, code: 1 })
+    const bad = await t.call('GET', '/api/item/%E0%A4%A', { session: u.session })
+    expect(errorOf(bad)).toEqual({ status: 400, code: 5 })
+  })
+
   it('answers unknown routes with the JSON envelope 404/1', async () => {
     for (const [m, path] of [['GET', '/api/nothing-here'], ['POST', '/api/v5/nope'], ['GET', '/not-api']] as const) {
       const r = await t.call(m, path)
