@@ -79,7 +79,7 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     db: opts.db,
     log: app.log,
     mailer: opts.mailer ?? createMailer({ smtpUrl: config.SMTP_URL, from: config.MAIL_FROM, log: app.log }),
-    counters: opts.counters ?? createCounters(config.REDIS_URL),
+    counters: opts.counters ?? createCounters(config.REDIS_URL, config.REDIS_KEY_PREFIX),
     storage: opts.storage ?? storageFromConfig(config),
     urlSecret: urlSecretOf(config),
   }

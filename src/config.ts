@@ -18,6 +18,8 @@ export const configSchema = z.object({
   /** comma-separated client API keys */
   API_KEYS: csv.default([]),
   REDIS_URL: z.string().url().optional(),
+  /** prefix of every Redis key (several deployments may share one Redis) */
+  REDIS_KEY_PREFIX: z.string().max(64).default('hitask:'),
   /** smtp://user:pass@host:port or smtps://…; unset: emails are written to the log */
   SMTP_URL: z.string().url().optional(),
   MAIL_FROM: z.string().default('Hitask <no-reply@localhost>'),

@@ -45,7 +45,7 @@ export class MemoryCounters implements CounterStore {
 
 export class RedisCounters implements CounterStore {
   readonly kind = 'redis' as const
-  constructor(readonly redis: Redis, private readonly prefix = 'hitask:rl:') {}
+  constructor(readonly redis: Redis, private readonly prefix: string) {}
 
   async hit(key: string, windowMs: number) {
     const k = this.prefix + key
@@ -73,9 +73,9 @@ export class RedisCounters implements CounterStore {
   }
 }
 
-export function createCounters(redisUrl: string | undefined): CounterStore {
+export function createCounters(redisUrl: string | undefined, keyPrefix = 'hitask:'): CounterStore {
   if (!redisUrl) return new MemoryCounters()
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false })
   redis.on('error', () => {})
-  return new RedisCounters(redis)
+  return new RedisCounters(redis, keyPrefix + 'rl:')
 }

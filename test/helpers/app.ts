@@ -51,8 +51,17 @@ export async function createTestDatabase(): Promise<{ url: string; drop: () => P
 
 export type TestApp = Awaited<ReturnType<typeof createTestApp>>
 
-export async function createTestApp(opts: { env?: Record<string, string>; config?: Partial<Config>; smtp?: boolean; onRoute?: BuildOptions['onRoute'] } = {}) {
-  const database = await createTestDatabase()
+export async function createTestApp(
+  opts: {
+    env?: Record<string, string>
+    config?: Partial<Config>
+    smtp?: boolean
+    onRoute?: BuildOptions['onRoute']
+    /** use this database (already migrated; not dropped at close) instead of a new one */
+    databaseUrl?: string
+  } = {},
+) {
+  const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase()
   const smtp = opts.smtp === false ? null : await startSmtp()
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitask-test-data-'))
   const logLines: string[] = []
