@@ -480,8 +480,6 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
     change('participants', participants, Level.ASSIGN, { property: 'participants', type: 'STRING', value: participants.join(',') })
     for (const p of participants) if (!item.participants.includes(p)) named.push({ id: p, role: 'participant' })
   }
-  await checkUsersExist(db, named.map((n) => n.id), 'user')
-
   // tags
   let tags: string[] | null = null
   if (input.tags !== undefined) {
@@ -494,6 +492,10 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
       hist.push({ property: 'tag', type: 'STRING', value: next.join(',') })
     }
   }
+
+  // every changed field's level, before the rules that look at other users and lists
+  requireLevel(level, need, 'for these changes')
+  await checkUsersExist(db, named.map((n) => n.id), 'user')
 
   // permissions: the requested list, the list conformed to a new parent, plus automatic shares
   const current = await permissionsOf(db, item.id)
