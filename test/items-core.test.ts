@@ -75,3 +75,41 @@ describe('item object', () => {
     expect(errorOf(await t.call('GET', `/api/item/${c.id}`, { session: a.session }))).toEqual({ status: 404, code: 1 })
   })
 })
+
+describe('cost and defaults', () => {
+  it('listing N items costs the same number of queries for 3 items as for 30', async () => {
+    const u = await t.signup()
+    const v = await t.signup()
+    for (let i = 0; i < 3; i++) await t.call('POST', '/api/item', { session: u.session, body: { title: 'few ' + i, tags: 'a', alerts: [{ timeType: 4, time: 1 }] } })
+    const p = (await t.call('POST', '/api/item', { session: v.session, body: { title: 'proj', category: 0 } })).json()
+    for (let i = 0; i < 30; i++) await t.call('POST', '/api/item', { session: v.session, body: { title: 'many ' + i, parent: i % 2 ? p.id : 0, tags: 'b', alerts: [{ timeType: 4, time: 1 }] } })
+    const pool = t.db.pool
+    const original = pool.query.bind(pool)
+    let n = 0
+    ;(pool as any).query = (...args: any[]) => {
+      n++
+      return (original as any)(...args)
+    }
+    try {
+      n = 0
+      expect((await t.call('GET', '/api/item', { session: u.session })).json()).toHaveLength(3)
+      const few = n
+      n = 0
+      expect((await t.call('GET', '/api/item', { session: v.session })).json()).toHaveLength(31)
+      expect(n).toBe(few)
+      expect(few).toBeLessThanOrEqual(10)
+    } finally {
+      ;(pool as any).query = original
+    }
+  })
+
+  it('a top-level item without a list gets default_new_item_sharing_permission', async () => {
+    const u = await t.signup()
+    const friend = await t.signup()
+    await t.call('POST', '/api/user/preferences', { session: u.session, body: { default_new_item_sharing_permission: JSON.stringify([{ principal: String(friend.id), level: 20 }]) } })
+    const x = (await t.call('POST', '/api/item', { session: u.session, body: { title: 'auto shared' } })).json()
+    expect(x.permissions).toEqual([{ principal: String(friend.id), level: 20 }, { principal: String(u.id), level: 100 }].sort((p, q) => (p.principal < q.principal ? -1 : 1)))
+    expect(x.shared).toBe(true)
+    expect((await t.call('GET', `/api/item/${x.id}`, { session: friend.session })).json().permission).toBe(20)
+  })
+})
