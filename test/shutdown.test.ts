@@ -1,71 +1,23 @@
 // Graceful shutdown of the real process (src/server.ts): on SIGTERM a request in flight
 // finishes with its answer and the process exits 0; a request that outlives
 // SHUTDOWN_GRACE_MS is cut and the process still exits.
-import fs from 'node:fs'
-import os from 'node:os'
-import path from 'node:path'
-import net from 'node:net'
 import http from 'node:http'
-import { spawn, type ChildProcess } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestDatabase, formEncode } from './helpers/app.js'
+import { killAll, startServer as startProcess } from './helpers/server-process.js'
 
 let database: Awaited<ReturnType<typeof createTestDatabase>>
-const dataDirs: string[] = []
-const started: ChildProcess[] = []
 
 beforeAll(async () => {
   database = await createTestDatabase()
 })
 afterAll(async () => {
   // a failed test may leave its server running
-  for (const p of started) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL')
+  await killAll()
   await database?.drop()
-  for (const d of dataDirs) fs.rmSync(d, { recursive: true, force: true })
 })
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
-}
-
-type Server = { proc: ChildProcess; port: number; output: () => string; waitFor: (text: string) => Promise<void>; exited: Promise<number | null> }
-
-/** `node --import tsx src/server.ts` on the test database, resolved once it listens */
-async function startServer(env: Record<string, string> = {}): Promise<Server> {
-  const port = await freePort()
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'hitask-shutdown-'))
-  dataDirs.push(dataDir)
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: path.resolve(import.meta.dirname, '..'),
-    env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: database.url, PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  started.push(proc)
-  let out = ''
-  const waiters: { text: string; resolve: () => void }[] = []
-  const onData = (b: Buffer) => {
-    out += b.toString()
-    for (const w of [...waiters]) if (out.includes(w.text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve())
-  }
-  proc.stdout!.on('data', onData)
-  proc.stderr!.on('data', onData)
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  const waitFor = (text: string) =>
-    new Promise<void>((resolve, reject) => {
-      if (out.includes(text)) return resolve()
-      waiters.push({ text, resolve })
-      void exited.then(() => reject(new Error(`server exited before "${text}":\n${out}`)))
-    })
-  await waitFor('Server listening')
-  return { proc, port, output: () => out, waitFor, exited }
-}
+const startServer = (env: Record<string, string> = {}) => startProcess({ databaseUrl: database.url, env })
 
 /**
  * A sign-up whose body is sent in two halves: the first once the server has read the
