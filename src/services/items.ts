@@ -98,6 +98,9 @@ function isUniqueViolation(e: unknown, constraint: string) {
   return err.code === '23505' && (err.constraint ?? '').includes(constraint)
 }
 
+/** the parent named by a create or a move was deleted by a concurrent request after it was read */
+const parentGone = (e: unknown) => (e as { code?: string; constraint?: string }).code === '23503' && (e as { constraint?: string }).constraint === 'items_parent_id_fkey'
+
 const shortNameUsed = () => new ApiError(Code.SHORT_NAME_ALREADY_USED, 'Short name already used')
 
 /** unknown user ids among assignee/participants → 400/6 */
@@ -326,6 +329,7 @@ async function createIn(deps: Deps, user: SessionUser, input: ItemInput, db: pg.
     id = r.rows[0]!.id
   } catch (e) {
     if (isUniqueViolation(e, 'short_name_key')) throw shortNameUsed()
+    if (parentGone(e)) throw errors.notFound('Item')
     throw e
   }
   await writeItemPermissions(db, id, list)
@@ -541,6 +545,7 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
       )
     } catch (e) {
       if (isUniqueViolation(e, 'short_name_key')) throw shortNameUsed()
+      if (parentGone(e)) throw errors.notFound('Item')
       throw e
     }
   }

@@ -77,7 +77,7 @@ export async function startServer(o: { databaseUrl: string; dataDir?: string; po
       waiters.push({ text, resolve })
       void exited.then(() => reject(new Error(`server exited before "${text}":\n${out.slice(-5000)}`)))
     })
-  await waitFor('Server listening')
+  await untilHealthy(`http://127.0.0.1:${port}`, exited, () => out)
   return {
     proc,
     pid: proc.pid!,
@@ -96,6 +96,22 @@ export async function startServer(o: { databaseUrl: string; dataDir?: string; po
       return exited
     },
   }
+}
+
+/** polls /health (whatever LOG_LEVEL says) until it answers, or fails if the process exits */
+async function untilHealthy(base: string, exited: Promise<number | null>, out: () => string) {
+  let gone = false
+  void exited.then(() => (gone = true))
+  const deadline = Date.now() + 90_000
+  while (!gone && Date.now() < deadline) {
+    try {
+      if ((await fetch(base + '/health')).ok) return
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100))
+  }
+  throw new Error(`server at ${base} did not become healthy:\n${out().slice(-5000)}`)
 }
 
 /** SIGKILLs every process still running and removes the temporary data folders */
@@ -118,10 +134,10 @@ export type HttpAnswer = { status: number; headers: Headers; body: any; text: st
  * the JSON parsed when there is some; `signup()` as in test/helpers/app.ts.
  */
 export function httpClient(base: string) {
-  const call = async (method: string, url: string, o: { session?: string; form?: Record<string, unknown>; body?: BodyInit; headers?: Record<string, string> } = {}): Promise<HttpAnswer> => {
+  const call = async (method: string, url: string, o: { session?: string; form?: Record<string, unknown>; body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<HttpAnswer> => {
     const headers: Record<string, string> = { ...o.headers }
     if (o.session) headers['x-hi-session'] = o.session
-    let body: BodyInit | undefined = o.body
+    let body: RequestInit['body'] | undefined = o.body
     if (o.form) {
       headers['content-type'] = 'application/x-www-form-urlencoded'
       body = formEncode(o.form)
