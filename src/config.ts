@@ -1,4 +1,5 @@
 // Configuration from environment variables, parsed and checked once at start. A bad value
+import fs from 'node:fs'
 // stops the server with a message naming the variable (see README's table).
 import { z } from 'zod'
 
@@ -73,4 +74,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`)
   }
   return { ...r.data, ...overrides }
+}
+
+/**
+ * The configuration of a command-line entry point (server, seed, migrations): a `.env` file in
+ * the working directory when there is one (Node's own loader), then the environment; a bad
+ * value prints the message naming it and exits with code 2.
+ */
+export function loadConfigOrExit(): Config {
+  if (fs.existsSync('.env')) process.loadEnvFile('.env')
+  try {
+    return loadConfig()
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n')
+      process.exit(2)
+    }
+    throw e
+  }
 }

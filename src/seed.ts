@@ -6,7 +6,7 @@ import path from 'node:path'
 import crypto from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { loadConfigOrExit, type Config } from './config.js'
 import { openDatabase } from './db/database.js'
 import { buildApp } from './app.js'
 import type { Mail, Mailer } from './services/mailer.js'
@@ -162,17 +162,7 @@ function apiKeyOf(config: Config): { key: string; configured: boolean } {
 }
 
 async function main() {
-  if (fs.existsSync('.env')) process.loadEnvFile('.env')
-  let config: Config
-  try {
-    config = loadConfig()
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(e.message + '\n')
-      process.exit(2)
-    }
-    throw e
-  }
+  const config = loadConfigOrExit()
   const { key } = apiKeyOf(config)
   const opened = await openDatabase(config, (m) => process.stderr.write(m + '\n'))
   // the seed's own requests are not worth a log line each

@@ -2,7 +2,7 @@
 // the app, and a graceful shutdown on SIGTERM/SIGINT.
 import fs from 'node:fs'
 import path from 'node:path'
-import { ConfigError, loadConfig, type Config } from './config.js'
+import { loadConfigOrExit, type Config } from './config.js'
 import { openDatabase } from './db/database.js'
 import { buildApp } from './app.js'
 import { randomToken } from './lib/secrets.js'
@@ -27,19 +27,7 @@ function ensureApiKey(config: Config): Config {
 }
 
 async function main() {
-  // a .env file in the working directory, when there is one (Node's own loader)
-  if (fs.existsSync('.env')) process.loadEnvFile('.env')
-  let config: Config
-  try {
-    config = loadConfig()
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(e.message + '\n')
-      process.exit(2)
-    }
-    throw e
-  }
-  config = ensureApiKey(config)
+  const config = ensureApiKey(loadConfigOrExit())
   const opened = await openDatabase(config, log)
   const { app, deps } = await buildApp({ config, db: opened.db })
 

@@ -6,7 +6,7 @@ import { ApiError, Code, errors } from '../http/errors.js'
 import { inTransaction } from '../db/tx.js'
 import type { Queryable } from './access.js'
 import { accountTypeOf, isOnline, EMAIL_RE } from './users.js'
-import { actionLink, issueToken } from './tokens.js'
+import { issueToken, sendTokenLink } from './tokens.js'
 
 export type Subscription = 'BOTH' | 'TO' | 'FROM' | 'SELF' | 'BIS' | 'BIS_WAIT'
 
@@ -267,15 +267,16 @@ export async function inviteContact(deps: Deps, me: number, email: string, name:
   if (existing) return existing
   const inviter = (await userById(deps.db.pool, me))!
   const token = await issueToken(deps, 'signup_invitation', { userId: me, email: address })
-  const link = actionLink(deps, 'signup', token)
   const inviterName = fullNameOf(inviter.first_name, inviter.last_name) || inviter.login
-  await deps.mailer
-    .send({
-      to: address,
-      subject: `${inviterName} invited you to Hitask`,
-      text: `Hello${name ? ' ' + name : ''},\n\n${inviterName} invited you to Hitask, to share tasks and projects.\nCreate your account with this link:\n${link}\n\nThe link works once and expires in ${Math.round(deps.config.TOKEN_TTL_HOURS / 24)} days.\n`,
-    })
-    .catch((e) => deps.log.error({ err: e }, 'could not send the contact invitation email'))
+  await sendTokenLink(deps, {
+    to: address,
+    path: 'signup',
+    token,
+    subject: `${inviterName} invited you to Hitask`,
+    name,
+    before: `${inviterName} invited you to Hitask, to share tasks and projects.\nCreate your account with this link:`,
+    what: 'contact invitation',
+  })
   return undefined
 }
 

@@ -7,7 +7,7 @@ import { sqlOf } from '../db/tx.js'
 import { sha256 } from '../lib/secrets.js'
 import type { Queryable } from './access.js'
 import { EMAIL_RE } from './users.js'
-import { actionLink, consumeToken, issueToken } from './tokens.js'
+import { consumeToken, issueToken, sendTokenLink } from './tokens.js'
 import { adminTeamOf, alreadyInTeam, joinTeam, licencesUsed } from './teams.js'
 import { connect, fullNameOf } from './contacts.js'
 
@@ -76,17 +76,16 @@ export async function invite(deps: Deps, actorId: number, emailIn: string, name:
 }
 
 async function sendInvitation(deps: Deps, s: Sent) {
-  const link = actionLink(deps, 'invitation', s.token)
-  await deps.mailer
-    .send({
-      to: s.to,
-      subject: `${s.inviterName} invited you to join ${s.title} on Hitask`,
-      text:
-        `Hello${s.name ? ' ' + s.name : ''},\n\n${s.inviterName} invited you to join the team "${s.title}" on Hitask.\n` +
-        `To accept, open this link (you can create your account there, or sign in to an existing one):\n${link}\n\n` +
-        `The link works once and expires in ${Math.round(deps.config.TOKEN_TTL_HOURS / 24)} days.\n`,
-    })
-    .catch((e) => deps.log.error({ err: e, invitationId: s.invitationId }, 'could not send the team invitation email'))
+  await sendTokenLink(deps, {
+    to: s.to,
+    path: 'invitation',
+    token: s.token,
+    subject: `${s.inviterName} invited you to join ${s.title} on Hitask`,
+    name: s.name ?? undefined,
+    before: `${s.inviterName} invited you to join the team "${s.title}" on Hitask.\nTo accept, open this link (you can create your account there, or sign in to an existing one):`,
+    what: 'team invitation',
+    context: { invitationId: s.invitationId },
+  })
 }
 
 /** marks the invitation accepted and joins its team: 412/45 unless pending, 412/16 if in a team */

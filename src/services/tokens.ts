@@ -56,3 +56,17 @@ export function actionLink(deps: Deps, pathname: string, token: string): string 
   u.searchParams.set('token', token)
   return u.toString()
 }
+
+/**
+ * Emails a one-time link (`PUBLIC_URL/<path>?token=…`). Sending is best effort: a failure is
+ * logged, not thrown, so the action that caused the email stands.
+ */
+export async function sendTokenLink(
+  deps: Deps,
+  mail: { to: string; path: string; token: string; subject: string; name?: string; before: string; after?: string; what: string; context?: Record<string, unknown> },
+) {
+  const link = actionLink(deps, mail.path, mail.token)
+  const days = Math.round(deps.config.TOKEN_TTL_HOURS / 24)
+  const text = `Hello${mail.name ? ' ' + mail.name : ''},\n\n${mail.before}\n${link}\n\n${mail.after ? mail.after + ' ' : ''}The link works once and expires in ${days} day${days === 1 ? '' : 's'}.\n`
+  await deps.mailer.send({ to: mail.to, subject: mail.subject, text }).catch((e) => deps.log.error({ err: e, ...mail.context }, `could not send the ${mail.what} email`))
+}

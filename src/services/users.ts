@@ -4,7 +4,7 @@ import crypto from 'node:crypto'
 import type { Deps } from '../deps.js'
 import { ApiError, Code, errors } from '../http/errors.js'
 import { createSession, endOtherSessions } from './auth.js'
-import { actionLink, consumeToken, issueToken } from './tokens.js'
+import { consumeToken, issueToken, sendTokenLink } from './tokens.js'
 import { initialsOf, renderInitialsAvatar } from './initials-avatar.js'
 import { checkAuthFailureBudget, countAuthFailure } from '../http/rate-limit.js'
 
@@ -183,14 +183,15 @@ export async function authenticate(deps: Deps, login: string, password: string, 
 
 async function sendConfirmation(deps: Deps, user: Pick<UserRow, 'id' | 'email' | 'firstName'>) {
   const token = await issueToken(deps, 'confirm_email', { userId: Number(user.id), email: user.email })
-  const link = actionLink(deps, 'api/user/confirm', token)
-  await deps.mailer
-    .send({
-      to: user.email,
-      subject: 'Please confirm your email address',
-      text: `Hello ${user.firstName || ''},\n\nPlease confirm your email address by opening this link:\n${link}\n\nThe link works once and expires in ${Math.round(deps.config.TOKEN_TTL_HOURS / 24)} days.\n`,
-    })
-    .catch((e) => deps.log.error({ err: e }, 'could not send the confirmation email'))
+  await sendTokenLink(deps, {
+    to: user.email,
+    path: 'api/user/confirm',
+    token,
+    subject: 'Please confirm your email address',
+    name: user.firstName,
+    before: 'Please confirm your email address by opening this link:',
+    what: 'confirmation',
+  })
 }
 
 export type UserUpdate = { firstName?: string; lastName?: string; email?: string; login?: string }
@@ -262,14 +263,16 @@ export async function requestPasswordReset(deps: Deps, email: string) {
   const u = await deps.db.prisma.user.findUnique({ where: { emailKey: email.trim().toLowerCase() } })
   if (!u) return // same answer whether the address exists or not
   const token = await issueToken(deps, 'reset_password', { userId: Number(u.id), email: u.email })
-  const link = actionLink(deps, 'reset-password', token)
-  await deps.mailer
-    .send({
-      to: u.email,
-      subject: 'Reset your password',
-      text: `Hello ${u.firstName || ''},\n\nTo choose a new password, open this link:\n${link}\n\nIf you did not ask for it, ignore this email. The link works once.\n`,
-    })
-    .catch((e) => deps.log.error({ err: e }, 'could not send the password reset email'))
+  await sendTokenLink(deps, {
+    to: u.email,
+    path: 'reset-password',
+    token,
+    subject: 'Reset your password',
+    name: u.firstName,
+    before: 'To choose a new password, open this link:',
+    after: 'If you did not ask for it, ignore this email.',
+    what: 'password reset',
+  })
 }
 
 export async function confirmPasswordReset(deps: Deps, token: string, newPassword: string) {
