@@ -22,14 +22,18 @@ export function normalizeTagNames(names: string[]): string[] {
 export async function setItemTags(db: Queryable, item: { id: number; user_id: number; business_id: number | null }, names: string[]) {
   const list = normalizeTagNames(names)
   const space = tagSpaceOf(item)
+  // two statements: a tag inserted by a concurrent transaction is waited for by ON CONFLICT
+  // and visible to the second statement's snapshot (one statement would miss it)
   await db.query(
-    `WITH wanted AS (SELECT n AS name, lower(n) AS key FROM unnest($3::text[]) AS n),
-          ins AS (INSERT INTO tags (space, name, name_key) SELECT $2, name, key FROM wanted
-                  ON CONFLICT (space, name_key) DO NOTHING RETURNING id, name_key),
-          ids AS (SELECT id FROM ins UNION SELECT t.id FROM tags t JOIN wanted w ON t.space = $2 AND t.name_key = w.key),
+    `INSERT INTO tags (space, name, name_key) SELECT $1, n, lower(n) FROM unnest($2::text[]) AS n
+     ON CONFLICT (space, name_key) DO NOTHING`,
+    [space, list],
+  )
+  await db.query(
+    `WITH ids AS (SELECT id FROM tags WHERE space = $2 AND name_key = ANY($3::text[])),
           del AS (DELETE FROM item_tags WHERE item_id = $1 AND NOT (tag_id IN (SELECT id FROM ids)))
      INSERT INTO item_tags (item_id, tag_id) SELECT $1, id FROM ids ON CONFLICT DO NOTHING`,
-    [item.id, space, list],
+    [item.id, space, list.map((n) => n.toLowerCase())],
   )
 }
 
