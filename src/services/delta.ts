@@ -3,7 +3,8 @@
 //
 // Every write sets items.changed_at / item_user_state.changed_at to now(), the START time
 // of its transaction (trigger). Before the read, `syncPoint` takes
-//   m = min(clock_timestamp(), oldest xact_start of any open transaction in this database)
+//   m = min(clock_timestamp(), oldest xact_start of any open client transaction in this database)
+// (autovacuum and other background processes write no items, so they do not hold m back)
 // and the read statement runs after it. A write the read does not see belongs to a
 // transaction that was open at that moment or started later: its changed_at ≥ m. The
 // returned cursor is below m (m − DELTA_MARGIN_MS − 1), so that write shows as changed in
@@ -18,7 +19,8 @@ export async function syncPoint(deps: Deps): Promise<{ m: number; now: number }>
   const r = await deps.db.pool.query<{ m: number; now: number }>(
     `SELECT (extract(epoch FROM LEAST(clock_timestamp(), COALESCE(
                (SELECT min(xact_start) FROM pg_stat_activity
-                 WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()),
+                 WHERE datname = current_database() AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+                   AND backend_type = 'client backend'),
                clock_timestamp()))) * 1000)::float8 AS m,
             (extract(epoch FROM clock_timestamp()) * 1000)::float8 AS now`,
   )
