@@ -13,7 +13,8 @@ import { connectDb, type Db } from '../../src/db/prisma.js'
 import type { Deps } from '../../src/deps.js'
 import { startSmtp } from './smtp.js'
 
-export const API_KEY = 'test-api-key-0123456789'
+export { API_KEY, formEncode } from './wire.js'
+import { API_KEY, formEncode } from './wire.js'
 
 function withDatabase(url: string, db: string): string {
   const u = new URL(url)
@@ -122,13 +123,6 @@ export async function createTestApp(
     },
   }
   return t
-}
-
-export function formEncode(o: Record<string, unknown>): string {
-  return Object.entries(o)
-    .filter(([, v]) => v !== undefined)
-    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))}`)
-    .join('&')
 }
 
 export function errorOf(r: LightMyRequestResponse): { status: number; code: number } {

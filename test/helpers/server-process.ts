@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { API_KEY, formEncode } from './app.js'
+import { API_KEY, formEncode } from './wire.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const started: ChildProcess[] = []

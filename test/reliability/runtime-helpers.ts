@@ -7,6 +7,10 @@ export const pick = <T>(list: readonly T[]): T => list[Math.floor(Math.random() 
 /** the Redis every instance shares (rate-limit counters) */
 export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
+/** Redis for the instances of one test file: its own key prefix, so parallel files (and
+ *  their user ids, which restart at 1 in every database) never share a counter */
+export const redisEnv = () => ({ REDIS_URL, REDIS_KEY_PREFIX: `hitask-rel-${Math.random().toString(36).slice(2, 10)}:` })
+
 /** a server under load: the rate limit out of the way, one log line per warning */
 export const LOAD_ENV = { RATE_LIMIT_PER_MINUTE: '100000000', LOG_LEVEL: 'warn' }
 

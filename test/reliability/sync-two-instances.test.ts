@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../helpers/app.js'
 import { httpClient, killAll, startServer, type ServerProcess } from '../helpers/server-process.js'
-import { LOAD_ENV, REDIS_URL, Tally, pick, sleep } from './runtime-helpers.js'
+import { LOAD_ENV, Tally, pick, redisEnv, sleep } from './runtime-helpers.js'
 import { report, scale } from './scale.js'
 
 const USERS = scale(4, 8)
@@ -21,7 +21,8 @@ let servers: ServerProcess[] = []
 beforeAll(async () => {
   database = await createTestDatabase()
   // one after the other: both apply (no) migrations to the same database
-  for (let i = 0; i < 2; i++) servers.push(await startServer({ databaseUrl: database.url, env: { ...LOAD_ENV, REDIS_URL } }))
+  const redis = redisEnv()
+  for (let i = 0; i < 2; i++) servers.push(await startServer({ databaseUrl: database.url, env: { ...LOAD_ENV, ...redis } }))
 })
 afterAll(async () => {
   await killAll()

@@ -1,0 +1,49 @@
+// Load (bench/load.ts): a bounded autocannon run of a realistic mix (lists, delta follows,
+// creates, updates, comments, deletes) from several users against one real server process.
+// Asserted: no connection error, no timeout, no answer other than 2xx; the process's
+// resident memory at the end at most 10% above its level after the warm-up. Latency is
+// reported, never asserted.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createTestDatabase } from '../helpers/app.js'
+import { killAll, startServer, type ServerProcess } from '../helpers/server-process.js'
+import { loadScenario, prepareUsers } from '../../bench/load.js'
+import { LOAD_ENV } from './runtime-helpers.js'
+import { report, scale } from './scale.js'
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>
+let server: ServerProcess
+
+beforeAll(async () => {
+  database = await createTestDatabase()
+  server = await startServer({ databaseUrl: database.url, env: LOAD_ENV })
+})
+afterAll(async () => {
+  await killAll()
+  await database?.drop()
+})
+
+describe('load', () => {
+  it('a mixed load: no errors, only 2xx, memory level after warm-up', async () => {
+    const users = await prepareUsers(server.base, scale(6, 12))
+    const f = await loadScenario({
+      base: server.base,
+      pid: server.pid,
+      users,
+      warmupSeconds: scale(10, 60),
+      seconds: scale(20, 180),
+      connections: scale(10, 20),
+    })
+    report('load', { users: users.length, ...f })
+    for (const run of [f.warmup, f.measured]) {
+      expect(run.requests).toBeGreaterThan(0)
+      expect({ errors: run.errors, timeouts: run.timeouts, non2xx: run.non2xx, byKind: run.byKind }).toEqual({
+        errors: 0,
+        timeouts: 0,
+        non2xx: 0,
+        byKind: Object.fromEntries(Object.entries(run.byKind).map(([k, m]) => [k, Object.fromEntries(Object.keys(m).filter((s) => s.startsWith('2')).map((s) => [s, m[s]]))])),
+      })
+    }
+    // a leak grows with the requests served; a steady server stays level once warm
+    expect(f.rssAtEndMB).toBeLessThanOrEqual(f.rssAfterWarmupMB * 1.1)
+  })
+})
