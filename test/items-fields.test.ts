@@ -236,3 +236,20 @@ describe('delete removes files and their blobs', () => {
     expect((await t.db.pool.query('SELECT count(*)::int AS n FROM files WHERE item_id = $1', [f.id])).rows[0].n).toBe(0)
   })
 })
+
+describe('item limit', () => {
+  it('POST /item past the account limit (ITEM_LIMITS) → 507/20, nothing written; a guid retry still answers', async () => {
+    const t2 = await createTestApp({ smtp: false, env: { ITEM_LIMITS: '0:2' } })
+    try {
+      const u = await t2.signup()
+      const first = (await t2.call('POST', '/api/item', { session: u.session, body: { title: '1', guid: 'limit-guid-1' } })).json()
+      expect((await t2.call('POST', '/api/item', { session: u.session, body: { title: '2' } })).statusCode).toBe(200)
+      const r = await t2.call('POST', '/api/item', { session: u.session, body: { title: '3' } })
+      expect(errorOf(r)).toEqual({ status: 507, code: 20 })
+      expect((await t2.db.pool.query('SELECT count(*)::int AS n FROM items')).rows[0].n).toBe(2)
+      expect((await t2.call('POST', '/api/item', { session: u.session, body: { title: '1', guid: 'limit-guid-1' } })).json()).toEqual(first)
+    } finally {
+      await t2.close()
+    }
+  })
+})

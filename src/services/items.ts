@@ -41,6 +41,7 @@ import { recordHistory, historyUserName, type HistoryEntry } from './history.js'
 import { parseAlerts, replaceAlerts } from './alerts.js'
 import { normalizeTagNames, setItemTags, tagsOfItems } from './tags-on-items.js'
 import { preferenceValue } from './preferences.js'
+import { checkItemLimit } from './item-limits.js'
 
 const UNREAD = { COMMENT: 1, MODIFIED: 2, NEW: 3 } as const
 export { UNREAD }
@@ -235,6 +236,8 @@ async function createIn(deps: Deps, user: SessionUser, input: ItemInput, db: pg.
       return { id: ex.id, guid: input.guid, existing: true }
     }
   }
+  // the account's item limit (ITEM_LIMITS): 507/20, as for restoring from the archive
+  await checkItemLimit(deps, db, new Map([[user.id, 1]]))
   const category = input.category ?? Category.TASK
   const parentRef = parentRefOf(input)
   if (category === Category.PROJECT && parentRef) throw errors.invalidData('parent', 'projects are top level')
