@@ -68,6 +68,9 @@ describe('item object', () => {
     const c = (await t.call('POST', '/api/item', { session: a.session, body: { title: 'C', parent: p.id } })).json()
     expect(c.parent).toBe(p.id)
     expect(c.parentGuid).toBe(p.guid)
+    // the web client sends parent=0 next to the parentGuid that names the parent
+    const byGuid = (await t.call('POST', '/api/item', { session: a.session, form: { title: 'G', parent: 0, parentGuid: p.guid } })).json()
+    expect(byGuid.parent).toBe(p.id)
     expect(errorOf(await t.call('DELETE', `/api/item/${p.id}`, { session: b.session }))).toEqual({ status: 404, code: 1 })
     const r = await t.call('DELETE', `/api/item/${p.id}`, { session: a.session })
     expect(r.statusCode).toBe(200)

@@ -85,8 +85,10 @@ function locationValue(v: Record<string, unknown> | null | undefined) {
 
 function parentRefOf(input: ItemInput): { id: number } | { guid: string } | null | undefined {
   const pid = input.parent ?? input.parent_id
-  if (pid !== undefined) return pid === 0 ? null : { id: pid }
-  if (input.parentGuid !== undefined) return input.parentGuid === null ? null : { guid: input.parentGuid }
+  if (pid) return { id: pid }
+  // a client may send parent=0 next to the parentGuid that names the parent
+  if (input.parentGuid) return { guid: input.parentGuid }
+  if (pid === 0 || input.parentGuid === null) return null
   return undefined
 }
 
