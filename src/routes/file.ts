@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import type { RouteModule } from '../app.js'
 import { id, int, opt, text } from '../http/fields.js'
-import { fileTooLarge, fileUrl, openDownload, sweepDeletedBlobs, uploadFile } from '../services/files.js'
+import { fileTooLarge, fileUrl, openDownload, sweepDeletedBlobs, sweepStaleTempFiles, uploadFile } from '../services/files.js'
 
 const itemRef = text(64)
 /** how often queued blobs of deleted files are removed when no request did it already */
@@ -61,6 +61,9 @@ const register: RouteModule = (route, deps, app) => {
   const sweep = () => sweepDeletedBlobs(deps).catch((e) => deps.log.warn({ err: e }, 'blob sweep failed'))
   let timer: NodeJS.Timeout | undefined
   app.addHook('onReady', async () => {
+    // at start too: blobs and temporary files a crashed process left (not awaited: start is not delayed)
+    void sweep()
+    void sweepStaleTempFiles(deps).catch((e) => deps.log.warn({ err: e }, 'temporary files sweep failed'))
     timer = setInterval(sweep, SWEEP_EVERY_MS)
     timer.unref()
   })

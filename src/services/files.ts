@@ -59,6 +59,28 @@ function newStorageKey(): string {
   return `files/${id.slice(0, 2)}/${id}`
 }
 
+const previewKeyOf = (key: string, size: number) => `${key}.p${size}.png`
+
+/**
+ * Blobs are stored before the transaction that adds their files row (storing may take long,
+ * a transaction should not). So that a crash in between leaves no orphan, their keys are
+ * queued first in deleted_blobs as `upload:<key>` and that transaction removes them; the
+ * sweep deletes the blobs of queue rows left behind once they are older than UPLOAD_GRACE
+ * (younger ones may be an upload still running, on this instance or another).
+ */
+const UPLOAD_MARK = 'upload:'
+const UPLOAD_GRACE = "interval '1 hour'"
+/** temporary files (multipart uploads, copies) older than this are left from a crash */
+const TEMP_GRACE_MS = 60 * 60 * 1000
+
+async function queueUploadIntent(db: Queryable, keys: string[]) {
+  await db.query(`INSERT INTO deleted_blobs (key) SELECT $1 || k FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING`, [UPLOAD_MARK, keys])
+}
+
+async function clearUploadIntent(db: Queryable, keys: string[]) {
+  await db.query('DELETE FROM deleted_blobs WHERE key = ANY($1::text[])', [keys.map((k) => UPLOAD_MARK + k)])
+}
+
 /** a safe content type: the declared one when it looks like a MIME type, else octet-stream */
 function contentTypeOf(declared: string): string {
   const t = declared.trim().toLowerCase()
@@ -82,7 +104,7 @@ async function makePreviews(deps: Deps, key: string, tmpPath: string): Promise<P
         .resize(size, size, { fit: 'inside', withoutEnlargement: true })
         .png()
         .toBuffer({ resolveWithObject: true })
-      const previewKey = `${key}.p${size}.png`
+      const previewKey = previewKeyOf(key, size)
       await deps.storage.putBuffer(previewKey, data, 'image/png')
       previews.push({ size, storage_key: previewKey, content_type: 'image/png', width: info.width, height: info.height })
     }
@@ -136,6 +158,8 @@ export async function uploadFile(deps: Deps, user: SessionUser, files: UploadedF
   const name = fileNameOf(file.filename)
   const contentType = contentTypeOf(file.mimetype)
   const key = newStorageKey()
+  const planned = [key, ...PREVIEW_SIZES.map((size) => previewKeyOf(key, size))]
+  await queueUploadIntent(deps.db.pool, planned)
   const previews = await makePreviews(deps, key, file.tmpPath)
   const stored = [key, ...previews.map((p) => p.storage_key)]
   try {
@@ -150,6 +174,7 @@ export async function uploadFile(deps: Deps, user: SessionUser, files: UploadedF
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
         [item.id, key, contentType, file.size, name, user.id, user.businessId, previews.length ? JSON.stringify(previews) : null],
       )
+      await clearUploadIntent(client, planned)
       if (input.parentId !== undefined) await recordHistory(client, input.parentId, { id: user.id }, [{ property: 'file', type: 'STRING', value: name }])
       return item
     })
@@ -250,12 +275,13 @@ export async function prepareFileCopies(deps: Deps, itemIds: number[]): Promise<
   try {
     for (const f of r.rows) {
       const key = newStorageKey()
+      await queueUploadIntent(deps.db.pool, [key, ...(f.previews ?? []).map((p) => previewKeyOf(key, p.size))])
       const copy: PreparedCopy = { origItemId: f.item_id, key, keys: [], previews: [], content_type: f.content_type, size: f.size, name: f.name, owner_id: f.owner_id, business_id: f.business_id }
       out.push(copy)
       await copyBlob(deps, f.storage_key, key, f.content_type)
       copy.keys.push(key)
       for (const p of f.previews ?? []) {
-        const pk = `${key}.p${p.size}.png`
+        const pk = previewKeyOf(key, p.size)
         await copyBlob(deps, p.storage_key, pk, p.content_type)
         copy.keys.push(pk)
         copy.previews.push({ ...p, storage_key: pk })
@@ -284,6 +310,7 @@ export async function insertFileCopies(deps: Deps, client: Queryable, prepared: 
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)`,
       [itemId, c.key, c.content_type, c.size, c.name, c.owner_id, c.business_id, c.previews.length ? JSON.stringify(c.previews) : null],
     )
+    await clearUploadIntent(client, c.keys)
     used.push(...c.keys)
   }
   return used
@@ -312,13 +339,14 @@ export async function sweepDeletedBlobs(deps: Deps, batch = 200): Promise<number
   for (;;) {
     const n = await inTransaction(deps.db.pool, async (client) => {
       const r = await client.query<{ key: string }>(
-        'SELECT key FROM deleted_blobs ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED',
+        `SELECT key FROM deleted_blobs WHERE key NOT LIKE '${UPLOAD_MARK}%' OR created_at < now() - ${UPLOAD_GRACE}
+          ORDER BY created_at LIMIT $1 FOR UPDATE SKIP LOCKED`,
         [batch],
       )
       const done: string[] = []
       for (const { key } of r.rows) {
         try {
-          await deps.storage.delete(key)
+          await deps.storage.delete(key.startsWith(UPLOAD_MARK) ? key.slice(UPLOAD_MARK.length) : key)
           done.push(key)
         } catch (e) {
           deps.log.warn({ err: e, key }, 'could not delete a stored file; will retry')
@@ -331,4 +359,33 @@ export async function sweepDeletedBlobs(deps: Deps, batch = 200): Promise<number
     // a full batch, all deleted: there may be more; otherwise stop (failures wait for the next sweep)
     if (n.selected < batch || n.deleted < n.selected) return total
   }
+}
+
+/**
+ * Removes temporary files (DATA_DIR/tmp: multipart uploads, blob copies) older than
+ * TEMP_GRACE_MS: a request removes its own when it ends, so older ones were left by a process
+ * that died. Run at start.
+ */
+export async function sweepStaleTempFiles(deps: Deps): Promise<number> {
+  const dir = path.resolve(deps.config.DATA_DIR, 'tmp')
+  let names: string[]
+  try {
+    names = await fs.promises.readdir(dir)
+  } catch {
+    return 0
+  }
+  let removed = 0
+  for (const name of names) {
+    const p = path.join(dir, name)
+    try {
+      const st = await fs.promises.stat(p)
+      if (st.isFile() && Date.now() - st.mtimeMs > TEMP_GRACE_MS) {
+        await fs.promises.rm(p, { force: true })
+        removed++
+      }
+    } catch {
+      /* gone meanwhile */
+    }
+  }
+  return removed
 }
