@@ -8,7 +8,9 @@
 // and the read statement runs after it. A write the read does not see belongs to a
 // transaction that was open at that moment or started later: its changed_at ≥ m. The
 // returned cursor is below m (m − DELTA_MARGIN_MS − 1), so that write shows as changed in
-// the next delta. Visibility is decided in SQL, one statement per list.
+// the next delta. Visibility is decided in SQL, one statement per list. The caller's groups
+// are read after m too: a membership change they miss started at or after m, so its
+// visibility_changed_at marks everything changed in the next delta.
 import type { Deps } from '../deps.js'
 import type { SessionUser } from './auth.js'
 import { errors } from '../http/errors.js'
@@ -47,8 +49,8 @@ const ROWS = (where: string) => `SELECT ${ITEM_COLUMNS}, pi.guid AS parent_guid,
 
 /** GET /item: every non-archived item the caller can see */
 export async function readAll(deps: Deps, user: SessionUser): Promise<{ rows: ItemRow[]; cursor: number }> {
-  const principals = await principalsFor(deps, user)
   const { m } = await syncPoint(deps)
+  const principals = await principalsFor(deps, user)
   const r = await deps.db.pool.query<ItemRow>(ROWS(''), [principals])
   return { rows: r.rows, cursor: cursorAfter(deps, m) }
 }
@@ -59,8 +61,8 @@ const CHANGED = `(i.changed_at > to_timestamp($2::float8 / 1000)
 
 /** GET /item/since/{ms}: the visible items changed for the caller after `since` */
 export async function readSince(deps: Deps, user: SessionUser, rawSince: unknown): Promise<{ rows: ItemRow[]; cursor: number }> {
-  const principals = await principalsFor(deps, user)
   const { m, now } = await syncPoint(deps)
+  const principals = await principalsFor(deps, user)
   const since = parseCursor(rawSince, now)
   const r = await deps.db.pool.query<ItemRow>(ROWS(`AND ${CHANGED}`), [principals, since, user.id])
   return { rows: r.rows, cursor: cursorAfter(deps, m, since) }
@@ -79,8 +81,8 @@ export const DELTA_IDS_SQL = `WITH ch AS (SELECT id FROM items WHERE changed_at 
 
 /** GET /item/delta/{cursor}: every visible item's id with whether it changed; changed rows in full */
 export async function readDelta(deps: Deps, user: SessionUser, rawCursor: unknown): Promise<{ entries: { id: number; changed: boolean }[]; changedRows: ItemRow[]; cursor: number }> {
-  const principals = await principalsFor(deps, user)
   const { m, now } = await syncPoint(deps)
+  const principals = await principalsFor(deps, user)
   const since = parseCursor(rawCursor, now)
   // the read: ids and flags only (two columns for thousands of rows), then the few changed
   // rows in full. A changed item deleted in between is left out, as deleted items are.
