@@ -51,6 +51,10 @@ describe('item object', () => {
     expect(Number(r.headers['x-cursor'])).toBeGreaterThan(0)
     const ra = await t.call('GET', '/api/item', { session: a.session })
     expect(ra.json().length).toBe(2)
+    // the versioned paths of the 2018 web client serve the same
+    const rv = await t.call('GET', '/api/v5/item', { query: { session_id: a.session } })
+    expect(rv.statusCode).toBe(200)
+    expect(rv.json().map((i: any) => i.id)).toEqual(ra.json().map((i: any) => i.id))
   })
 
   it('PUT changes only the fields present and bumps version', async () => {

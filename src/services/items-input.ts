@@ -14,6 +14,9 @@ export const MESSAGE_MAX = 10000
 
 const levelSet = new Set<number>(LEVELS)
 
+/** an integer that fits the int4 columns (priority, alert times), else 400/5 */
+const int32 = () => int().pipe(z.number().min(-2147483648, { error: 'format' }).max(2147483647, { error: 'format' }))
+
 /** a level of the list (0…100), else 400/6 */
 const level = () =>
   int().superRefine((v, ctx) => {
@@ -64,10 +67,10 @@ export const permissionsField = () =>
 const alertEntry = z.object({
   id: opt(int()),
   timeType: int(),
-  time: opt(int()),
+  time: opt(int32()),
   timeSpecified: opt(z.string()),
-  repeat: opt(int()),
-  repeatInterval: opt(int()),
+  repeat: opt(int32()),
+  repeatInterval: opt(int32()),
   sound: opt(bool()),
   alert: opt(bool()),
   email: opt(bool()),
@@ -139,7 +142,7 @@ export const itemInput = z
         if (v < 0) fail(ctx, Code.INVALID_DATA, 'time_spent is not valid: it must be 0 or more')
       }),
     ),
-    priority: opt(int()),
+    priority: opt(int32()),
     assignee: opt(idOrZero()),
     assigneeId: opt(idOrZero()),
     participants: z.preprocess((v) => (v === null ? [] : v), list(int().pipe(z.number().int().min(1, { error: 'format' }))).optional()),
@@ -154,5 +157,13 @@ export const itemInput = z
     cascadeAcl: opt(bool()),
   })
   .passthrough()
+  // PostgreSQL text cannot hold NUL: refuse it as a format error instead of failing on write
+  .superRefine((o, ctx) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (v === undefined || v === null) continue
+      const hasNul = typeof v === 'string' ? v.includes('\0') : JSON.stringify(v).includes('\\u0000')
+      if (hasNul) fail(ctx, Code.INVALID_DATA_FORMAT, `Invalid data format of ${k}`)
+    }
+  })
 
 export type ItemInput = z.infer<typeof itemInput>
