@@ -30,7 +30,8 @@ function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: 
 const authenticate = (login: string, password: string, apiKey = API_KEY) =>
   t.call('GET', '/api/user/authenticate', { query: { login, password, api_key: apiKey } })
 
-describe('npm run cli', () => {
+// each test starts node processes: generous time on a loaded 2-core machine
+describe('npm run cli', { timeout: 120_000 }, () => {
   it('without a command prints the usage; an unknown one fails with 2', async () => {
     const help = await cli([])
     expect(help.code).toBe(0)

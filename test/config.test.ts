@@ -23,8 +23,8 @@ describe('configuration', () => {
     }
   })
 
-  it('stops the real server with the message and exit code 2', () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...process.env, PORT: 'eighty', DATABASE_URL: '' }, encoding: 'utf8', timeout: 30_000 })
+  it('stops the real server with the message and exit code 2', { timeout: 90_000 }, () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/server.ts'], { env: { ...process.env, PORT: 'eighty', DATABASE_URL: '' }, encoding: 'utf8', timeout: 80_000 })
     expect(r.status).toBe(2)
     expect(r.stderr).toContain('Invalid configuration')
     expect(r.stderr).toContain('PORT')

@@ -23,7 +23,7 @@ const signIn = async (login: string) => {
   return r.json().session_id as string
 }
 
-describe('npm run seed', () => {
+describe('npm run seed', { timeout: 120_000 }, () => {
   it('creates a team with members, groups, projects, tasks with sub-tasks, comments and a file', async () => {
     expect(await seed(t.app, API_KEY, readMail)).toBe(true)
     const owner = await signIn('demo-owner')

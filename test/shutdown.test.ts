@@ -56,7 +56,8 @@ function slowSignup(port: number, login: string) {
   return { inFlight, release, response }
 }
 
-describe('graceful shutdown', () => {
+// each test starts a server process: generous time on a loaded 2-core machine
+describe('graceful shutdown', { timeout: 120_000 }, () => {
   it('SIGTERM: the request in flight completes with 200, then the process exits 0', async () => {
     const s = await startServer()
     const login = 'slow' + Date.now().toString(36)
