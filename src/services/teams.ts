@@ -92,12 +92,7 @@ export async function createBusiness(deps: Deps, userId: number, input: { title:
         [input.title.trim(), domain, deps.config.TEAM_LICENSES, deps.config.TEAM_STORAGE_QUOTA_MB, userId],
       )
       const businessId = Number(b.rows[0]!.id)
-      await q.query('UPDATE users SET business_id = $2, business_level = $3, account_level = $4 WHERE id = $1', [
-        userId,
-        businessId,
-        BusinessLevel.OWNER,
-        ACCOUNT_TEAM_BUSINESS,
-      ])
+      await setTeamOfUser(q, businessId, userId, BusinessLevel.OWNER)
       await createEveryoneGroup(q, businessId, userId)
       await touchVisibility(q, [userId])
     })
@@ -217,14 +212,14 @@ export async function teamMembers(deps: Deps, userId: number) {
   return [...r.rows.map((u) => contactView(u, 'BIS')), ...(await pendingTeamInvitations(q, userId))]
 }
 
+/** a team member's account: their team, their level in it, the team account level */
+async function setTeamOfUser(q: Queryable, businessId: number, userId: number, level: number) {
+  await q.query('UPDATE users SET business_id = $2, business_level = $3, account_level = $4 WHERE id = $1', [userId, businessId, level, ACCOUNT_TEAM_BUSINESS])
+}
+
 /** makes `userId` a member of the team and its Everyone group (inside the caller's transaction) */
 export async function joinTeam(q: Queryable, businessId: number, userId: number) {
-  await q.query('UPDATE users SET business_id = $2, business_level = $3, account_level = $4 WHERE id = $1', [
-    userId,
-    businessId,
-    BusinessLevel.MEMBER,
-    ACCOUNT_TEAM_BUSINESS,
-  ])
+  await setTeamOfUser(q, businessId, userId, BusinessLevel.MEMBER)
   await addToEveryone(q, businessId, userId)
   await touchVisibility(q, [userId])
 }
