@@ -8,7 +8,9 @@ export default defineConfig({
     include: ['test/reliability/**/*.test.ts'],
     globalSetup: ['test/helpers/global-setup.ts'],
     pool: 'forks',
-    maxWorkers: 2,
+    // one file at a time: the load and fault checks measure a process that must not share
+    // the two cores with another check
+    maxWorkers: 1,
     testTimeout: 900_000,
     hookTimeout: 120_000,
     reporters: ['default', 'json'],

@@ -15,8 +15,10 @@ export async function startSmtp() {
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8')
         const subject = /^Subject: (.*)$/im.exec(raw)?.[1]?.trim() ?? ''
-        // undo quoted-printable soft breaks and escapes so links can be read back
-        const text = raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)))
+        // undo quoted-printable soft breaks and escapes so links can be read back, only when
+        // the mail is quoted-printable (in a 7bit mail, "token=07AB…" is the token itself)
+        const qp = /^Content-Transfer-Encoding:\s*quoted-printable/im.test(raw)
+        const text = qp ? raw.replace(/=\r?\n/g, '').replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))) : raw
         mails.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, subject, text })
         waiters.splice(0).forEach((w) => w())
         cb()

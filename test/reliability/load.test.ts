@@ -29,7 +29,8 @@ describe('load', () => {
       base: server.base,
       pid: server.pid,
       users,
-      warmupSeconds: scale(10, 60),
+      // long enough for the heap to reach its working size before the level is taken
+      warmupSeconds: scale(20, 60),
       seconds: scale(20, 180),
       connections: scale(10, 20),
     })
