@@ -48,6 +48,13 @@ describe('setting', () => {
     expect(Object.keys(old.json())).toHaveLength(66)
   })
 
+  it('clears a permission list with an empty value', async () => {
+    const u = await t.signup()
+    await t.call('POST', '/api/user/preferences', { session: u.session, body: { default_sharing_permission_last: [{ principal: u.id, level: 100 }] } })
+    const r = await t.call('POST', '/api/user/preferences', { session: u.session, form: { default_sharing_permission_last: '' } })
+    expect(r.json().default_sharing_permission_last).toEqual([])
+  })
+
   it('keeps unknown keys as given', async () => {
     const u = await t.signup()
     const r = await t.call('POST', '/api/user/preferences', { session: u.session, body: { 'ui.sidebar.width': '240', 'ui.panels': { left: true } } })

@@ -1,6 +1,6 @@
 // GET|POST /user/preferences: old format under /api/v1…v6, new format unversioned (§3.1).
 import type { RouteModule } from '../app.js'
-import { getPreferences, setPreferences } from '../services/preferences.js'
+import { getPreferences, preferencesInput, setPreferences } from '../services/preferences.js'
 
 const register: RouteModule = (route, deps) => {
   route({
@@ -16,9 +16,10 @@ const register: RouteModule = (route, deps) => {
     url: '/user/preferences',
     summary: 'Set key/value pairs; all or nothing',
     tags: ['user'],
+    params: preferencesInput,
     errors: [7, 102],
-    handler: async ({ req, user, version }) => {
-      await setPreferences(deps, user.id, req.p)
+    handler: async ({ p, user, version }) => {
+      await setPreferences(deps, user.id, p)
       return getPreferences(deps, user.id, version === null ? 'new' : 'old')
     },
   })

@@ -2,20 +2,57 @@
 // by key; unknown keys are kept as given. Stored as JSON text per key.
 // Old format (/api/v1…v6): every value a string, arrays as JSON text. New format
 // (unversioned): the three permission arrays as arrays, the rest strings.
+import { z } from 'zod'
 import type { Deps } from '../deps.js'
-import { ApiError, Code } from '../http/errors.js'
+import { Code } from '../http/errors.js'
+import { fail, jsonish } from '../http/fields.js'
 import { isValidTimeZone } from '../lib/dates.js'
 
-const NOT_VALID = () => new ApiError(Code.NOT_VALID_PREFERENCES, 'Not valid preferences')
 
-type Kind = 'bool' | 'int' | 'string' | 'permissions'
-type Spec = { kind: Kind; def: string | unknown[]; check?: (v: string) => boolean }
+// Each key's type is a zod schema whose output is the stored value (JSON text); the schema of
+// POST /user/preferences (`preferencesInput`) applies them and answers 102 for any failure.
+type Spec = { value: z.ZodType<string>; def: string | unknown[] }
 
 const LEVELS = new Set([0, 10, 20, 30, 40, 50, 60, 70, 80, 100])
-const b = (def: boolean): Spec => ({ kind: 'bool', def: String(def) })
-const i = (def: number, check?: (n: number) => boolean): Spec => ({ kind: 'int', def: String(def), check: check && ((v) => check(Number(v))) })
-const s = (def: string, check?: (v: string) => boolean): Spec => ({ kind: 'string', def, check })
-const perms: Spec = { kind: 'permissions', def: [] }
+/** parameters that are never preferences */
+const RESERVED = new Set(['session_id', 'api_key', '_body'])
+const MAX_KEY = 128
+const MAX_VALUE = 10_000
+const scalarText = (v: unknown) => (typeof v === 'number' || typeof v === 'boolean' ? String(v) : v)
+const asStored = (text: string) => JSON.stringify(text)
+
+const boolValue = z.preprocess(
+  scalarText,
+  z.string().trim().toLowerCase().pipe(z.enum(['true', 'false', '1', '0'])).transform((v) => asStored(v === 'true' || v === '1' ? 'true' : 'false')),
+)
+const intValue = (check: (n: number) => boolean = () => true) =>
+  z.preprocess(
+    scalarText,
+    z
+      .string()
+      .trim()
+      .regex(/^-?\d{1,15}$/)
+      .transform(Number)
+      .refine(check)
+      .transform((n) => asStored(String(n))),
+  )
+const stringValue = (check: (v: string) => boolean) => z.preprocess(scalarText, z.string().trim().refine(check).transform(asStored))
+const levelValue = z.preprocess((v) => (typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v), z.number().refine((n) => LEVELS.has(n)))
+const principalValue = z.union([z.number().int().positive(), z.string().regex(/^[A-Za-z0-9_-]{1,64}$/)])
+/** [{principal, level}], as JSON or JSON text ('' clears the list) */
+const permissionsValue = z.preprocess((v) => (typeof v === 'string' && !v.trim() ? [] : v), jsonish(z.array(z.object({ principal: principalValue, level: levelValue })).max(1000)).transform((list) =>
+  JSON.stringify(list.map(({ principal, level }) => ({ principal, level }))),
+))
+/** a key the server does not know (client UI state): kept as given */
+const unknownValue = z
+  .unknown()
+  .transform((v) => JSON.stringify(v ?? null))
+  .refine((text) => text.length <= MAX_VALUE)
+
+const b = (def: boolean): Spec => ({ value: boolValue, def: String(def) })
+const i = (def: number, check?: (n: number) => boolean): Spec => ({ value: intValue(check), def: String(def) })
+const s = (def: string, check: (v: string) => boolean = () => true): Spec => ({ value: stringValue(check), def })
+const perms: Spec = { value: permissionsValue, def: [] }
 
 export const PREFERENCES: Record<string, Spec> = {
   notify_app_item_deleted: b(true),
@@ -86,56 +123,24 @@ export const PREFERENCES: Record<string, Spec> = {
   notify_app_item_modify: b(true),
 }
 
-/** parameters that are never preferences */
-const RESERVED = new Set(['session_id', 'api_key', '_body'])
-const MAX_KEY = 128
-const MAX_VALUE = 10_000
 
-/** The canonical stored value (JSON text) of a key, or 102. */
-function normalize(key: string, raw: unknown): string {
-  const spec = PREFERENCES[key]
-  if (!spec) {
-    // unknown keys (UI state) are kept as given
-    const text = JSON.stringify(raw ?? null)
-    if (text.length > MAX_VALUE) throw NOT_VALID()
-    return text
-  }
-  if (spec.kind === 'permissions') {
-    let v = raw
-    if (typeof v === 'string') {
-      try {
-        v = JSON.parse(v.trim() || '[]')
-      } catch {
-        throw NOT_VALID()
-      }
+/**
+ * The parameters of POST /user/preferences as [key, stored JSON text] pairs; any key or value
+ * that does not fit its type → 102, so nothing of the request is stored.
+ */
+export const preferencesInput = z.record(z.string(), z.unknown()).transform((input, ctx) => {
+  const pairs: Array<[string, string]> = []
+  for (const [key, raw] of Object.entries(input)) {
+    if (RESERVED.has(key)) continue
+    const r = key.length > 0 && key.length <= MAX_KEY ? (PREFERENCES[key]?.value ?? unknownValue).safeParse(raw) : null
+    if (!r?.success) {
+      fail(ctx, Code.NOT_VALID_PREFERENCES, 'Not valid preferences')
+      return z.NEVER
     }
-    if (!Array.isArray(v) || v.length > 1000) throw NOT_VALID()
-    const list = v.map((e) => {
-      if (!e || typeof e !== 'object') throw NOT_VALID()
-      const { principal, level } = e as { principal?: unknown; level?: unknown }
-      const lv = typeof level === 'string' && /^\d+$/.test(level) ? Number(level) : level
-      if (typeof lv !== 'number' || !LEVELS.has(lv)) throw NOT_VALID()
-      if (!(typeof principal === 'number' && Number.isInteger(principal) && principal > 0) && !(typeof principal === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(principal))) throw NOT_VALID()
-      return { principal, level: lv }
-    })
-    return JSON.stringify(list)
+    pairs.push([key, r.data])
   }
-  let text: string
-  if (typeof raw === 'string') text = raw.trim()
-  else if (typeof raw === 'number' || typeof raw === 'boolean') text = String(raw)
-  else throw NOT_VALID()
-  if (spec.kind === 'bool') {
-    const t = text.toLowerCase()
-    if (t === 'true' || t === '1') text = 'true'
-    else if (t === 'false' || t === '0') text = 'false'
-    else throw NOT_VALID()
-  } else if (spec.kind === 'int') {
-    if (!/^-?\d{1,15}$/.test(text)) throw NOT_VALID()
-    text = String(Number(text))
-  }
-  if (spec.check && !spec.check(text)) throw NOT_VALID()
-  return JSON.stringify(text)
-}
+  return pairs
+})
 
 export type PreferenceFormat = 'old' | 'new'
 
@@ -154,13 +159,8 @@ export async function getPreferences(deps: Deps, userId: number, format: Prefere
 }
 
 /** Validates every pair first; stores all or nothing. */
-export async function setPreferences(deps: Deps, userId: number, input: Record<string, unknown>) {
-  const pairs: Array<[string, string]> = []
-  for (const [k, v] of Object.entries(input)) {
-    if (RESERVED.has(k)) continue
-    if (!k || k.length > MAX_KEY) throw NOT_VALID()
-    pairs.push([k, normalize(k, v)])
-  }
+/** stores validated pairs (see preferencesInput) in one transaction */
+export async function setPreferences(deps: Deps, userId: number, pairs: Array<[string, string]>) {
   if (!pairs.length) return
   await deps.db.prisma.$transaction(
     pairs.map(([key, value]) =>
