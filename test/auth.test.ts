@@ -77,6 +77,11 @@ describe('sessions', () => {
     ok(await t.call('GET', '/api/user', { headers: { cookie: `HI_SESSION=${encodeURIComponent(`session_id=${u.session}&lang=en`)}` } }))
   })
 
+  it('answers 401/7, not a crash, for a cookie with a malformed escape', async () => {
+    const r = await t.call('GET', '/api/user', { headers: { cookie: `HI_SESSION=${encodeURIComponent('session_id=%E0%A4%A&x=1')}` } })
+    expect(errorOf(r)).toEqual({ status: 401, code: 7 })
+  })
+
   it('takes the header before the parameter, and the parameter before the cookie', async () => {
     const a = await t.signup()
     const b = await t.signup()

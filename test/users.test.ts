@@ -1,6 +1,7 @@
 // Contract §3 (users) and §4 (emails and one-time tokens).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, errorOf, type TestApp } from './helpers/app.js'
+import { makeTeam } from './helpers/teams.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -18,6 +19,22 @@ describe('GET /user', () => {
       ['id', 'login', 'firstName', 'lastName', 'email', 'emailConfirmed', 'accountType', 'level', 'businessId', 'businessLevel', 'isOnline', 'pictureHash', 'pictureSource'].sort(),
     )
     expect(b).toMatchObject({ id: u.id, login: 'shape', email: 'shape@example.com', emailConfirmed: null, accountType: 'PERSONAL_FREE', level: 0, businessId: null, businessLevel: null, isOnline: true, pictureSource: 2 })
+  })
+})
+
+describe('isOnline', () => {
+  it('is true for a user who made a request within the last 5 minutes, false after', async () => {
+    const team = await makeTeam(t, 1)
+    const mate = team.members[0]!
+    const seen = async () => ((await t.call('GET', '/api/team', { session: team.owner.session })).json() as Array<{ id: number; isOnline: boolean }>).find((m) => m.id === mate.id)!.isOnline
+    await t.db.pool.query(`UPDATE users SET last_seen_at = now() - interval '4 minutes' WHERE id = $1`, [mate.id])
+    expect(await seen()).toBe(true)
+    await t.db.pool.query(`UPDATE users SET last_seen_at = now() - interval '6 minutes' WHERE id = $1`, [mate.id])
+    await t.db.pool.query(`UPDATE sessions SET last_used_at = now() - interval '6 minutes' WHERE user_id = $1`, [mate.id])
+    expect(await seen()).toBe(false)
+    // a request of their own brings them back
+    expect((await t.call('GET', '/api/user', { session: mate.session })).json().isOnline).toBe(true)
+    expect(await seen()).toBe(true)
   })
 })
 

@@ -70,7 +70,12 @@ export function sessionIdOf(req: FastifyRequest): string | null {
     // either the bare id or "session_id=<id>&…"
     if (cookie.includes('=')) {
       const m = /(?:^|&)session_id=([^&]*)/.exec(cookie)
-      return m?.[1] ? decodeURIComponent(m[1]) : null
+      if (!m?.[1]) return null
+      try {
+        return decodeURIComponent(m[1])
+      } catch {
+        return null // a malformed escape names no session
+      }
     }
     return cookie.trim() || null
   }
