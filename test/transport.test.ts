@@ -90,6 +90,14 @@ describe('parameter forms', () => {
     expect(r.json().lastName).toBe('Json')
   })
 
+  it('keeps an array of a JSON body whole, and takes the last of a repeated query key', async () => {
+    const item = await t.call('POST', '/api/item', { session: u.session, body: { title: 'arrays', tags: ['work', 'home'] } })
+    expect(item.statusCode).toBe(200)
+    expect([...item.json().tags].sort()).toEqual(['home', 'work'])
+    const r = await t.call('POST', '/api/user/update?lastname=First&lastname=Second&returnInfo=1', { session: u.session })
+    expect(r.json().lastName).toBe('Second')
+  })
+
   it('lets the body win over the query string', async () => {
     const r = await t.call('POST', '/api/user/update?lastname=FromQuery&returnInfo=1', { session: u.session, form: { lastname: 'FromBody' } })
     expect(r.json().lastName).toBe('FromBody')

@@ -131,11 +131,14 @@ async function readRaw(req: FastifyRequest, limit: number): Promise<Buffer> {
   return Buffer.concat(chunks)
 }
 
-function mergeInto(target: ParamMap, source: unknown) {
+/**
+ * `repeatedKeys`: the source is a query string, where `a=1&a=2` arrives as an array and the
+ * last one wins; in a JSON body an array is the value itself (`"tags": ["work","home"]`).
+ */
+function mergeInto(target: ParamMap, source: unknown, repeatedKeys = false) {
   if (!source || typeof source !== 'object' || Array.isArray(source)) return
   for (const [k, v] of Object.entries(source as ParamMap)) {
-    // repeated query keys: the last one wins
-    target[k] = Array.isArray(v) && v.every((x) => typeof x === 'string') && v.length > 0 ? v[v.length - 1] : v
+    target[k] = repeatedKeys && Array.isArray(v) && v.length > 0 ? v[v.length - 1] : v
   }
 }
 
@@ -183,7 +186,7 @@ export async function registerParams(app: FastifyInstance, opts: { bodyLimit: nu
     }
     if (req.isMultipart()) body = await readMultipart(req, tmpDir)
     const merged: ParamMap = {}
-    mergeInto(merged, req.query)
+    mergeInto(merged, req.query, true)
     if (body && typeof body === 'object' && !Array.isArray(body)) mergeInto(merged, body)
     mergeInto(merged, req.params)
     req.p = merged
