@@ -2,6 +2,7 @@
 // envelope, CORS and limits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, errorOf, formEncode, type TestApp } from './helpers/app.js'
+import { postMultipart } from './helpers/multipart.js'
 
 let t: TestApp
 let u: Awaited<ReturnType<TestApp['signup']>>
@@ -70,16 +71,7 @@ describe('parameter forms', () => {
   })
 
   it('reads session_id and fields from a multipart body', async () => {
-    const fd = new FormData()
-    fd.append('session_id', u.session)
-    fd.append('language', 'de')
-    const req = new Request('http://x/', { method: 'POST', body: fd })
-    const r = await t.app.inject({
-      method: 'POST',
-      url: '/api/user/preferences',
-      headers: { 'content-type': req.headers.get('content-type')! },
-      payload: Buffer.from(await req.arrayBuffer()),
-    })
+    const r = await postMultipart(t, '/api/user/preferences', { fields: { session_id: u.session, language: 'de' } })
     expect(r.statusCode).toBe(200)
     expect(r.json().language).toBe('de')
   })
@@ -175,9 +167,7 @@ describe('malformed and oversized bodies', () => {
       headers: { 'content-type': 'multipart/form-data; boundary=xyz', 'x-hi-session': u.session },
       payload: '--xyz\r\nContent-Disposition: form-data; name="language"\r\n\r\nfr\r\n--xy',
     })
-    expect(r.statusCode).toBeGreaterThanOrEqual(400)
-    expect(r.statusCode).toBeLessThan(500)
-    expect(r.json().response_status).toBe(5)
+    expect(errorOf(r)).toEqual({ status: 400, code: 5 })
   })
 })
 
@@ -216,6 +206,20 @@ describe('CORS', () => {
     expect(r.headers['access-control-allow-credentials']).toBe('true')
     const g = await t.call('GET', '/api/user', { session: u.session, headers: { origin: 'https://app.example.com' } })
     expect(String(g.headers['access-control-expose-headers'])).toContain('X-Cursor')
+  })
+})
+
+describe('CORS with configured origins', () => {
+  it('allows the listed origins only', async () => {
+    const x = await createTestApp({ smtp: false, env: { CORS_ORIGINS: 'https://app.example.com,https://other.example.com' } })
+    try {
+      const ok = await x.call('GET', '/health', { headers: { origin: 'https://app.example.com' } })
+      expect(ok.headers['access-control-allow-origin']).toBe('https://app.example.com')
+      const no = await x.call('GET', '/health', { headers: { origin: 'https://evil.example.com' } })
+      expect(no.headers['access-control-allow-origin']).toBeUndefined()
+    } finally {
+      await x.close()
+    }
   })
 })
 
