@@ -9,11 +9,9 @@ import { formatDate } from '../lib/dates.js'
 import type { SessionUser } from './auth.js'
 import { getItemForUser, Level } from './permissions.js'
 import { historyUserName, recordHistory } from './history.js'
-import { markUnread } from './items.js'
+import { markUnread, UNREAD } from './items.js'
 
 export const COMMENT_MAX = 10000
-/** item_user_state.unread: 1 comment added */
-const UNREAD_COMMENT = 1
 
 export type CommentView = { id: number; item_id: number; user_id: number; user_name: string; message: string; time_create: string | null }
 
@@ -35,7 +33,7 @@ export async function addComment(deps: Deps, user: SessionUser, itemRef: unknown
     )
     await recordHistory(client, item.id, { id: user.id, name: userName }, [{ property: 'comment', type: 'STRING', value: message, commentId: c.id }])
     // owner, assignee and participants other than the author (a higher unread stays)
-    await markUnread(client, item.id, user.id, UNREAD_COMMENT)
+    await markUnread(client, item.id, user.id, UNREAD.COMMENT)
     return { id: c.id, item_id: item.id, user_id: user.id, user_name: userName, message, time_create: formatDate(c.created_at, tz) }
   })
 }
