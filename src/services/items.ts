@@ -17,7 +17,7 @@ import type { SessionUser } from './auth.js'
 import { ApiError, Code, errors } from '../http/errors.js'
 import { inTransaction } from '../db/tx.js'
 import { formatDate, formatDay, parseDate } from '../lib/dates.js'
-import { Level, touchItems, type Queryable } from './access.js'
+import { Level, LEVELS, touchItems, type Queryable } from './access.js'
 import { Category, type ItemInput } from './items-input.js'
 import {
   checkPermissionChange,
@@ -164,7 +164,7 @@ async function defaultList(deps: Deps, db: Queryable, ownerId: number): Promise<
   for (const g of pref as { principal?: unknown; level?: unknown }[]) {
     const p = String(g?.principal ?? '').trim()
     const lv = Number(g?.level)
-    if (p && [10, 20, 30, 40, 50, 60, 70, 80, 100].includes(lv) && p !== String(ownerId)) cand.set(p, lv)
+    if (p && lv > 0 && (LEVELS as readonly number[]).includes(lv) && p !== String(ownerId)) cand.set(p, lv)
   }
   // principals that no longer exist are skipped, not an error: the preference is old data
   const r = await db.query<{ p: string }>(
