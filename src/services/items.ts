@@ -28,6 +28,7 @@ import {
   grantsOf,
   listFromGrants,
   lockTree,
+  parseItemRef,
   permissionsOf,
   requireLevel,
   sameList,
@@ -259,7 +260,7 @@ async function createIn(deps: Deps, user: SessionUser, input: ItemInput, db: pg.
   let parentList: PermList | null = null
   if (parentRef) {
     const ref = 'id' in parentRef ? parentRef.id : parentRef.guid
-    await lockTreeOf(db, deps, user, ref)
+    await lockTreeOf(db, ref)
     parent = (await getItemForUser(deps, user, ref, Level.ADD, { client: db })).item
     parentList = await permissionsOf(db, parent.id)
   }
@@ -347,9 +348,11 @@ async function createIn(deps: Deps, user: SessionUser, input: ItemInput, db: pg.
   return { id, guid, existing: false }
 }
 
-async function lockTreeOf(db: pg.PoolClient, deps: Deps, user: SessionUser, ref: number | string) {
-  const r = await db.query<{ id: number }>(typeof ref === 'number' ? 'SELECT id FROM items WHERE id = $1' : 'SELECT id FROM items WHERE guid = $1', [ref])
-  if (r.rows[0]) await lockTree(db, r.rows[0].id)
+/** lockTree for an item named by id or guid (400/5 for neither form; nothing when absent) */
+async function lockTreeOf(db: pg.PoolClient, ref: unknown) {
+  const r = parseItemRef(ref)
+  const row = await db.query<{ id: number }>('id' in r ? 'SELECT id FROM items WHERE id = $1' : 'SELECT id FROM items WHERE guid = $1', ['id' in r ? r.id : r.guid])
+  if (row.rows[0]) await lockTree(db, row.rows[0].id)
 }
 
 const sameDate = (a: Date | null, b: Date | null) => (a ? a.getTime() : null) === (b ? b.getTime() : null)
@@ -366,7 +369,7 @@ export async function updateItem(deps: Deps, user: SessionUser, ref: unknown, in
 async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: ItemInput, db: pg.PoolClient): Promise<number> {
   const tz = user.timeZone
   // serialise with other permission writers in the tree before reading anything
-  await lockTreeOf(db, deps, user, typeof ref === 'number' ? ref : /^\d+$/.test(String(ref)) ? Number(ref) : String(ref))
+  await lockTreeOf(db, ref)
   const { item, level } = await getItemForUser(deps, user, ref, Level.VIEW, { client: db, lock: true })
   if (input.version !== undefined && input.version < item.version) {
     throw new ApiError(Code.STALE_OBJECT, `You are trying to update old object, which was changed on ${formatDate(item.time_last_update, tz)}`)
