@@ -27,8 +27,7 @@ export async function archiveTrees(client: pg.PoolClient, user: SessionUser, roo
      UPDATE items SET archived = true, archived_at = now() WHERE id IN (SELECT id FROM sub)`,
     [rootIds],
   )
-  const name = await historyUserName(client, user.id)
-  for (const id of rootIds) await recordHistory(client, id, { id: user.id, name }, [{ property: 'archived', type: 'VOID' }])
+  await recordHistory(client, rootIds, { id: user.id }, [{ property: 'archived', type: 'VOID' }])
 }
 
 /** `POST /item/archive`: level 80; 404/1 when already archived or invisible */
@@ -165,11 +164,7 @@ export async function restoreCopy(deps: Deps, user: SessionUser, ref: unknown) {
       )
       const inUse = await insertFileCopies(deps, client, prepared, newOf)
       const name = await historyUserName(client, user.id)
-      await client.query(
-        `INSERT INTO item_history (item_id, user_id, user_name, property_name, property_type)
-         SELECT n, $2, $3, 'created', 'VOID' FROM unnest($1::bigint[]) AS n`,
-        [pairs[1], user.id, name],
-      )
+      await recordHistory(client, pairs[1] as number[], { id: user.id, name }, [{ property: 'created', type: 'VOID' }])
       const rootCopy = newOf.get(root.id)!
       await recordHistory(client, rootCopy, { id: user.id, name }, [{ property: 'restored', type: 'VOID' }])
       return { rootCopy, inUse }

@@ -3,7 +3,7 @@
 // never claims a change that was rolled back.
 //
 // Exported for other modules (stable):
-//   recordHistory(client, itemId, user, entries)  user: {id} (name looked up) or {id, name}
+//   recordHistory(client, itemId | itemIds, user, entries)  user: {id} (name looked up) or {id, name}
 //   historyUserName(client, userId)               "First Last", else the login
 import type { Queryable } from './access.js'
 
@@ -24,22 +24,25 @@ export async function historyUserName(db: Queryable, userId: number): Promise<st
   return r.rows[0]?.name ?? String(userId)
 }
 
-/** Writes the entries in order (ids ascending = oldest first). */
+/** Writes the entries in order (ids ascending = oldest first), on one item or on each of a
+ *  list of items (one statement for the list: e.g. every descendant a cascade completed). */
 export async function recordHistory(
   client: Queryable,
-  itemId: number,
+  itemIds: number | number[],
   user: { id: number; name?: string },
   entries: HistoryEntry[],
 ): Promise<void> {
-  if (!entries.length) return
+  const ids = Array.isArray(itemIds) ? itemIds : [itemIds]
+  if (!entries.length || !ids.length) return
   const name = user.name ?? (await historyUserName(client, user.id))
   await client.query(
     `INSERT INTO item_history (item_id, user_id, user_name, property_name, property_type, value, comment_id)
-     SELECT $1, $2, $3, e.p, e.t, e.v, e.c
-       FROM unnest($4::text[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS e(p, t, v, c, n)
-      ORDER BY e.n`,
+     SELECT i.id, $2, $3, e.p, e.t, e.v, e.c
+       FROM unnest($1::bigint[]) WITH ORDINALITY AS i(id, k)
+            CROSS JOIN unnest($4::text[], $5::text[], $6::text[], $7::bigint[]) WITH ORDINALITY AS e(p, t, v, c, n)
+      ORDER BY i.k, e.n`,
     [
-      itemId,
+      ids,
       user.id,
       name,
       entries.map((e) => e.property),

@@ -8,7 +8,7 @@
 //        the caller's transaction, e.g. POST /file/upload adding a files row)
 //   deleteItemTree(deps, client, itemIds)    → storage keys (files + previews) of the deleted
 //        files; delete the blobs after commit with deps.storage.delete(key)
-//   markUnread(client, itemId, actorId, level)  unread for owner/assignee/participants ≠ actor
+//   markUnread(client, itemId | itemIds, actorId, level)  unread for owner/assignee/participants ≠ actor
 //   removeBlobs(deps, keys)                   deletes blobs after commit (and their queue rows)
 import crypto from 'node:crypto'
 import type pg from 'pg'
@@ -38,7 +38,7 @@ import {
   type ItemRow,
   type PermList,
 } from './permissions.js'
-import { recordHistory, historyUserName, type HistoryEntry } from './history.js'
+import { recordHistory, type HistoryEntry } from './history.js'
 import { parseAlerts, replaceAlerts } from './alerts.js'
 import { normalizeTagNames, setItemTags, tagsOfItems } from './tags-on-items.js'
 import { preferenceValue } from './preferences.js'
@@ -136,15 +136,15 @@ async function applyPeopleRules(db: Queryable, named: { id: number; role: string
   }
 }
 
-/** Marks the item unread (at least `level`) for its owner, assignee and participants other than the actor. */
-export async function markUnread(db: Queryable, itemId: number, actorId: number, level: number, only?: number[]) {
+/** Marks the item (or each of the items) unread (at least `level`) for its owner, assignee and participants other than the actor. */
+export async function markUnread(db: Queryable, itemIds: number | number[], actorId: number, level: number, only?: number[]) {
   await db.query(
     `INSERT INTO item_user_state (item_id, user_id, unread)
      SELECT DISTINCT i.id, u, $3::int FROM items i, unnest(array_append(array_append(i.participants, i.user_id), i.assignee_id)) AS u
-      WHERE i.id = $1 AND u IS NOT NULL AND u <> $2 AND ($4::bigint[] IS NULL OR u = ANY($4::bigint[]))
+      WHERE i.id = ANY($1::bigint[]) AND u IS NOT NULL AND u <> $2 AND ($4::bigint[] IS NULL OR u = ANY($4::bigint[]))
      ON CONFLICT (item_id, user_id) DO UPDATE SET unread = GREATEST(item_user_state.unread, EXCLUDED.unread)
       WHERE item_user_state.unread < EXCLUDED.unread`,
-    [itemId, actorId, level, only ?? null],
+    [Array.isArray(itemIds) ? itemIds : [itemIds], actorId, level, only ?? null],
   )
 }
 
@@ -571,11 +571,9 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
         WHERE id = ANY($1::bigint[]) AND completed <> $2 RETURNING id`,
       [sub.ids, completeSubtree, user.id],
     )
-    const name = await historyUserName(db, user.id)
-    for (const row of r.rows) {
-      await recordHistory(db, row.id, { id: user.id, name }, [{ property: 'completed', type: 'BOOLEAN', value: String(completeSubtree) }])
-      await markUnread(db, row.id, user.id, UNREAD.MODIFIED)
-    }
+    const done = r.rows.map((x) => x.id)
+    await recordHistory(db, done, { id: user.id }, [{ property: 'completed', type: 'BOOLEAN', value: String(completeSubtree) }])
+    await markUnread(db, done, user.id, UNREAD.MODIFIED)
   }
   if (hist.length) await recordHistory(db, item.id, { id: user.id }, hist)
   if (fieldsChanged) await markUnread(db, item.id, user.id, UNREAD.MODIFIED)
