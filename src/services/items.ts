@@ -375,6 +375,11 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
     throw new ApiError(Code.STALE_OBJECT, `You are trying to update old object, which was changed on ${formatDate(item.time_last_update, tz)}`)
   }
 
+  // the item's descendants, read once: a move, a permission change and a cascade all need
+  // them, and none of them changes which items are below this one
+  let sub: Awaited<ReturnType<typeof subtreeOf>> | undefined
+  const subtree = async () => (sub ??= await subtreeOf(db, [item.id]))
+
   const set = new Map<string, unknown>()
   const hist: HistoryEntry[] = []
   let need = 0
@@ -467,7 +472,7 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
   if (newParent !== undefined) {
     want(Level.MODIFY)
     if (newParent) {
-      if (newParent.id === item.id || (await subtreeOf(db, [item.id])).ids.includes(newParent.id)) {
+      if (newParent.id === item.id || (await subtree()).ids.includes(newParent.id)) {
         throw errors.invalidData('parent', 'an item cannot be moved under itself or its descendants')
       }
       requireLevel(newParent.level, Level.ADD, 'adding to the new parent')
@@ -560,16 +565,16 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
   if (tags !== null) await setItemTags(db, { id: item.id, user_id: item.user_id, business_id: item.business_id }, tags)
   if (permsChanged || cascadeAcl || newParent !== undefined) {
     if (permsChanged) await writeItemPermissions(db, item.id, list)
-    const sub = await subtreeOf(db, [item.id])
-    await conformNodes(db, sub, list, cascadeAcl)
-    await touchItems(db, sub.ids)
+    const below = await subtree()
+    await conformNodes(db, below, list, cascadeAcl)
+    await touchItems(db, below.ids)
   }
   if (completeSubtree !== null) {
-    const sub = await subtreeOf(db, [item.id])
+    const below = await subtree()
     const r = await db.query<{ id: number }>(
       `UPDATE items SET completed = $2, version = version + 1, time_last_update = now(), last_transition_time = now(), last_transition_user = $3
         WHERE id = ANY($1::bigint[]) AND completed <> $2 RETURNING id`,
-      [sub.ids, completeSubtree, user.id],
+      [below.ids, completeSubtree, user.id],
     )
     const done = r.rows.map((x) => x.id)
     await recordHistory(db, done, { id: user.id }, [{ property: 'completed', type: 'BOOLEAN', value: String(completeSubtree) }])
