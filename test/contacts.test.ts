@@ -2,6 +2,7 @@
 // email, team membership through contacts, and a search that cannot list the users.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, type TestApp } from './helpers/app.js'
+import { expectError, type TestUser } from './helpers/teams.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -9,13 +10,9 @@ beforeAll(async () => {
 })
 afterAll(async () => t?.close())
 
-type User = Awaited<ReturnType<TestApp['signup']>>
+type User = TestUser
 let n = 0
 
-function expectError(r: { statusCode: number; json: () => any; body: string }, status: number, code: number) {
-  expect(r.statusCode, r.body).toBe(status)
-  expect(r.json().response_status).toBe(code)
-}
 
 const contacts = async (u: User, query: Record<string, unknown> = {}) => (await t.call('GET', '/api/contact', { session: u.session, query })).json() as any[]
 const subs = async (u: User) => Object.fromEntries((await contacts(u)).map((c) => [c.id, c.subscription]))

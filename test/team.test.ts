@@ -2,7 +2,7 @@
 // real emails, licences, acceptance by token, by id and at sign-up, removal.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, type TestApp } from './helpers/app.js'
-import { createItem, delta, makeTeam, tick, visibleItems } from './helpers/teams.js'
+import { createItem, delta, expectError, makeTeam, tick, visibleItems, type TestUser } from './helpers/teams.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -10,7 +10,7 @@ beforeAll(async () => {
 })
 afterAll(async () => t?.close())
 
-type User = Awaited<ReturnType<TestApp['signup']>>
+type User = TestUser
 let n = 0
 const domain = () => `team-${process.pid}-${++n}`
 
@@ -30,11 +30,6 @@ async function inviteAndToken(admin: User, email: string, name?: string): Promis
   return t.smtp!.tokenIn(await t.smtp!.waitFor(email, since))
 }
 
-function expectError(r: { statusCode: number; json: () => any; body: string }, status: number, code: number) {
-  expect(r.statusCode, r.body).toBe(status)
-  expect(r.json().response_status).toBe(code)
-  expect(typeof r.json().error_message).toBe('string')
-}
 
 async function confirmEmail(u: User) {
   const mail = await t.smtp!.waitFor(u.email)
