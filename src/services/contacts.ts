@@ -33,6 +33,12 @@ export function fullNameOf(first: string | null | undefined, last: string | null
   return [first, last].filter((x) => x && x.trim()).join(' ')
 }
 
+/** an invitee's free-text name as first and last name: the first word, then the rest */
+export function splitName(name: string | null): { first: string; last: string } {
+  const [first = '', ...rest] = (name ?? '').trim().split(/\s+/)
+  return { first, last: rest.join(' ') }
+}
+
 // Relations that let a user see another's email address: an unconnected user (a pending
 // request, a search hit) shows names and picture only, so searching cannot harvest emails.
 const SHOWS_EMAIL = new Set<string | null>(['BOTH', 'SELF', 'BIS', 'BIS_WAIT'])
@@ -64,8 +70,7 @@ export type ContactView = ReturnType<typeof contactView>
 
 /** an invitation to an address that has no account yet, in contact shape (BIS_WAIT) */
 export function invitationContactView(inv: { id: number; email: string; name: string | null; business_id: number }) {
-  const [first = '', ...rest] = (inv.name ?? '').trim().split(/\s+/)
-  const last = rest.join(' ')
+  const { first, last } = splitName(inv.name)
   const fullName = fullNameOf(first, last)
   return {
     id: Number(inv.id),

@@ -7,7 +7,7 @@ import { inTransaction } from '../db/tx.js'
 import { formatDate } from '../lib/dates.js'
 import { touchItems, touchVisibility, type Queryable } from './access.js'
 import { ADMIN_LEVEL, addToEveryone, createEveryoneGroup, everyoneGroupId, removeFromTeamGroups } from './groups.js'
-import { USER_COLUMNS, contactView, pendingTeamInvitations, type UserRecord } from './contacts.js'
+import { USER_COLUMNS, contactView, pendingTeamInvitations, splitName, type UserRecord } from './contacts.js'
 
 /** business levels (contract §3) */
 export const BusinessLevel = { MEMBER: 1, MANAGER: 2, ADMIN: 10, OWNER: 100 } as const
@@ -177,12 +177,12 @@ export async function businessList(deps: Deps, userId: number, tz: string) {
       emailInbox: b?.email_inbox ?? null,
       everyoneGroupId: b ? await everyoneGroupId(q, Number(b.id)) : null,
       inv_sent: invSent.map((i) => {
-        const [first = '', ...rest] = (i.name ?? '').trim().split(/\s+/)
+        const { first, last } = splitName(i.name)
         return {
           id: Number(i.id),
           userId: i.user_id === null ? null : Number(i.user_id),
           firstName: i.user_id === null ? first : i.first_name,
-          lastName: i.user_id === null ? rest.join(' ') : i.last_name,
+          lastName: i.user_id === null ? last : i.last_name,
           declined: i.status === 2,
           inviterName: i.inviter_name || i.inviter_login,
         }
