@@ -7,6 +7,7 @@ import { inTransaction } from '../db/tx.js'
 import type { Queryable } from './access.js'
 import { accountTypeOf, isOnline, EMAIL_RE } from './users.js'
 import { issueToken, sendTokenLink } from './tokens.js'
+import { historyUserName } from './history.js'
 
 export type Subscription = 'BOTH' | 'TO' | 'FROM' | 'SELF' | 'BIS' | 'BIS_WAIT'
 
@@ -270,9 +271,8 @@ export async function inviteContact(deps: Deps, me: number, email: string, name:
   if (address.length > 254 || !EMAIL_RE.test(address)) throw errors.invalidFormat('email')
   const existing = await requestIfRegistered(deps, me, address)
   if (existing) return existing
-  const inviter = (await userById(deps.db.pool, me))!
   const token = await issueToken(deps, 'signup_invitation', { userId: me, email: address })
-  const inviterName = fullNameOf(inviter.first_name, inviter.last_name) || inviter.login
+  const inviterName = await historyUserName(deps.db.pool, me)
   await sendTokenLink(deps, {
     to: address,
     path: 'signup',

@@ -9,7 +9,8 @@ import type { Queryable } from './access.js'
 import { EMAIL_RE } from './users.js'
 import { consumeToken, issueToken, sendTokenLink } from './tokens.js'
 import { adminTeamOf, alreadyInTeam, joinTeam, licencesUsed } from './teams.js'
-import { connect, fullNameOf } from './contacts.js'
+import { connect } from './contacts.js'
+import { historyUserName } from './history.js'
 
 export const InvitationStatus = { PENDING: 0, ACCEPTED: 1, DECLINED: 2, REVOKED: 3 } as const
 
@@ -67,10 +68,8 @@ export async function invite(deps: Deps, actorId: number, emailIn: string, name:
       )
       invitationId = Number(r.rows[0]!.id)
     }
-    const inviter = await q.query<{ first_name: string; last_name: string; login: string }>('SELECT first_name, last_name, login FROM users WHERE id = $1', [actorId])
-    const iv = inviter.rows[0]!
     const token = await issueToken(deps, 'team_invitation', { invitationId, email }, tx)
-    return { to: email, token, invitationId, inviterName: fullNameOf(iv.first_name, iv.last_name) || iv.login, title: team.title, name: inviteeName }
+    return { to: email, token, invitationId, inviterName: await historyUserName(q, actorId), title: team.title, name: inviteeName }
   })
   await sendInvitation(deps, sent)
 }
