@@ -26,17 +26,21 @@ async function groupOf(q: Queryable, businessId: number, groupId: string): Promi
   return r.rows[0]
 }
 
-/** the caller's team and level, read in the transaction; 403/3 below administrator */
-async function adminTeam(q: Queryable, userId: number): Promise<number> {
+/** the caller's team id and business level, read now (not from the session) */
+export async function membershipOf(q: Queryable, userId: number): Promise<{ businessId: number | null; level: number }> {
   const r = await q.query<{ business_id: number | null; business_level: number | null }>(
     'SELECT business_id, business_level FROM users WHERE id = $1',
     [userId],
   )
   const u = r.rows[0]
-  if (!u || u.business_id === null || (u.business_level ?? 0) < ADMIN_LEVEL) {
-    throw errors.noPermissions('to manage groups: team administrators only')
-  }
-  return Number(u.business_id)
+  return { businessId: u?.business_id == null ? null : Number(u.business_id), level: u?.business_level ?? 0 }
+}
+
+/** the caller's team, read in the transaction; 403/3 below administrator (also without a team) */
+async function adminTeam(q: Queryable, userId: number): Promise<number> {
+  const m = await membershipOf(q, userId)
+  if (m.businessId === null || m.level < ADMIN_LEVEL) throw errors.noPermissions('to manage groups: team administrators only')
+  return m.businessId
 }
 
 /** GET /group: the groups of my team (none without a team), Everyone first */

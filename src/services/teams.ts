@@ -6,7 +6,7 @@ import { ApiError, Code, errors } from '../http/errors.js'
 import { inTransaction } from '../db/tx.js'
 import { formatDate } from '../lib/dates.js'
 import { touchItems, touchVisibility, type Queryable } from './access.js'
-import { ADMIN_LEVEL, addToEveryone, createEveryoneGroup, everyoneGroupId, removeFromTeamGroups } from './groups.js'
+import { ADMIN_LEVEL, addToEveryone, createEveryoneGroup, everyoneGroupId, membershipOf, removeFromTeamGroups } from './groups.js'
 import { USER_COLUMNS, contactView, pendingTeamInvitations, splitName, type UserRecord } from './contacts.js'
 
 /** business levels (contract §3) */
@@ -58,16 +58,6 @@ export async function licencesUsed(q: Queryable, businessId: number): Promise<nu
     [businessId],
   )
   return r.rows[0]!.n
-}
-
-/** the caller's team id and business level, read now (not from the session) */
-export async function membershipOf(q: Queryable, userId: number): Promise<{ businessId: number | null; level: number }> {
-  const r = await q.query<{ business_id: number | null; business_level: number | null }>(
-    'SELECT business_id, business_level FROM users WHERE id = $1',
-    [userId],
-  )
-  const u = r.rows[0]
-  return { businessId: u?.business_id == null ? null : Number(u.business_id), level: u?.business_level ?? 0 }
 }
 
 /** the caller's team, where an administrator is needed: 33 without a team, 403/3 below 10 */
