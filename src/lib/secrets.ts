@@ -10,14 +10,3 @@ export function randomToken(bytes = 24): string {
 export function sha256(text: string): string {
   return crypto.createHash('sha256').update(text).digest('hex')
 }
-
-/** constant-time equality of two strings */
-export function safeEqual(a: string, b: string): boolean {
-  const ha = crypto.createHash('sha256').update(a).digest()
-  const hb = crypto.createHash('sha256').update(b).digest()
-  return crypto.timingSafeEqual(ha, hb) && a.length === b.length
-}
-
-export function hmac(secret: string, text: string): string {
-  return crypto.createHmac('sha256', secret).update(text).digest('base64url')
-}
