@@ -5,8 +5,7 @@ import type { RouteModule } from '../app.js'
 import { errors } from '../http/errors.js'
 import { itemInput } from '../services/items-input.js'
 import { createItem, deleteItem, markRead, updateItem } from '../services/items.js'
-import { getItemForUser, Level } from '../services/permissions.js'
-import { renderItems } from '../services/item-view.js'
+import { renderItem, renderItems } from '../services/item-view.js'
 import { readAll, readDelta, readSince } from '../services/delta.js'
 
 const ref = z.object({ id: z.union([z.string(), z.number()]).optional(), guid: z.string().optional() })
@@ -78,8 +77,7 @@ const register: RouteModule = (route, deps) => {
     tags: ['item'],
     errors: [1, 5],
     handler: async ({ p, user }) => {
-      const { item } = await getItemForUser(deps, user, refOf(p), Level.VIEW)
-      return (await renderItems(deps, user, [item]))[0]
+      return renderItem(deps, user, refOf(p))
     },
   })
 
@@ -92,8 +90,7 @@ const register: RouteModule = (route, deps) => {
     errors: [1, 3, 4, 5, 6, 25, 47, 73, 75, 76, 77, 80],
     handler: async ({ p, user }) => {
       const { id } = await createItem(deps, user, p)
-      const { item } = await getItemForUser(deps, user, id, Level.VIEW)
-      return (await renderItems(deps, user, [item]))[0]
+      return renderItem(deps, user, id)
     },
   })
 
@@ -107,8 +104,7 @@ const register: RouteModule = (route, deps) => {
     handler: async ({ p, user }) => {
       const id = await updateItem(deps, user, refOf(p), p)
       // answered even when the change removed the caller's own access (permission 0)
-      const { item } = await getItemForUser(deps, user, id, 0, { invisible: true })
-      return (await renderItems(deps, user, [item]))[0]
+      return renderItem(deps, user, id, { invisible: true })
     },
   })
 

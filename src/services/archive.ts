@@ -9,7 +9,7 @@ import { inTransaction } from '../db/tx.js'
 import type { SessionUser } from './auth.js'
 import { getItemForUser, ITEM_COLUMNS, Level, principalsFor, visibleSql, type ItemRow } from './permissions.js'
 import { historyUserName, recordHistory } from './history.js'
-import { renderItems } from './item-view.js'
+import { renderItem, renderItems } from './item-view.js'
 import { checkItemLimit } from './item-limits.js'
 import { insertFileCopies, prepareFileCopies, type PreparedCopy } from './files.js'
 import { removeBlobs } from './items.js'
@@ -85,11 +85,6 @@ function countByOwner(members: Member[]): Map<number, number> {
   return m
 }
 
-async function renderOne(deps: Deps, user: SessionUser, itemId: number) {
-  const { item } = await getItemForUser(deps, user, itemId, Level.VIEW)
-  return (await renderItems(deps, user, [item]))[0]
-}
-
 /** `GET /archive/restore` → the restored item; 507/20 over an owner's item limit */
 export async function restoreItem(deps: Deps, user: SessionUser, ref: unknown) {
   const id = await inTransaction(deps.db.pool, async (client) => {
@@ -104,7 +99,7 @@ export async function restoreItem(deps: Deps, user: SessionUser, ref: unknown) {
     await recordHistory(client, root.id, { id: user.id }, [{ property: 'restored', type: 'VOID' }])
     return root.id
   })
-  return renderOne(deps, user, id)
+  return renderItem(deps, user, id)
 }
 
 // Columns a copy takes from its original; the rest are new (id, guid, times, version) or
@@ -171,7 +166,7 @@ export async function restoreCopy(deps: Deps, user: SessionUser, ref: unknown) {
     })
     // only now, committed, are the copied blobs in use
     used = done.inUse
-    return await renderOne(deps, user, done.rootCopy)
+    return await renderItem(deps, user, done.rootCopy)
   } finally {
     const unused = stored.filter((k) => !used.includes(k))
     if (unused.length) await removeBlobs(deps, unused)

@@ -20,7 +20,7 @@ import { getItemForUser, Level } from './permissions.js'
 import { recordHistory } from './history.js'
 import { checkFileSignature, signedFileUrl } from './signed-urls.js'
 import { createItem, removeBlobs } from './items.js'
-import { renderItems } from './item-view.js'
+import { renderItem } from './item-view.js'
 import type { ItemInput } from './items-input.js'
 
 export const FILE_CATEGORY = 5
@@ -144,8 +144,7 @@ export async function uploadFile(deps: Deps, user: SessionUser, files: UploadedF
   if (input.guid) {
     const existing = await deps.db.pool.query<{ id: number; user_id: number }>('SELECT id, user_id FROM items WHERE guid = $1', [input.guid])
     if (existing.rows[0]?.user_id === user.id) {
-      const { item } = await getItemForUser(deps, user, existing.rows[0].id, Level.VIEW)
-      return (await renderItems(deps, user, [item]))[0]
+      return renderItem(deps, user, existing.rows[0].id)
     }
     if (existing.rows[0]) throw errors.invalidData('guid', 'it belongs to another item')
   }
@@ -179,8 +178,7 @@ export async function uploadFile(deps: Deps, user: SessionUser, files: UploadedF
       return item
     })
     if (created.existing) await removeBlobs(deps, stored)
-    const { item } = await getItemForUser(deps, user, created.id, Level.VIEW)
-    return (await renderItems(deps, user, [item]))[0]
+    return await renderItem(deps, user, created.id)
   } catch (e) {
     await Promise.all(stored.map((k) => deps.storage.delete(k).catch(() => {})))
     throw e

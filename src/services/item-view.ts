@@ -3,11 +3,13 @@
 // per item.
 //
 // Exported for other modules (stable): renderItems(deps, user, rows, opts?) where rows are
-// ItemRow (src/services/permissions.ts: items columns + the caller's `level` + `parent_guid`).
+// ItemRow (src/services/permissions.ts: items columns + the caller's `level` + `parent_guid`);
+// renderItem(deps, user, idOrGuid, opts?): one item read for the caller (404/1 when invisible,
+// unless opts.invisible: the answer to a write that removed the caller's own access).
 import type { Deps } from '../deps.js'
 import type { SessionUser } from './auth.js'
 import type { Queryable } from './access.js'
-import type { ItemRow } from './permissions.js'
+import { getItemForUser, Level, type ItemRow } from './permissions.js'
 import { formatDate } from '../lib/dates.js'
 import { renderAlert, type AlertRow } from './alerts.js'
 import { tagsOfItems } from './tags-on-items.js'
@@ -136,4 +138,10 @@ function renderOne(
     last_transition_time: formatDate(i.last_transition_time, tz),
     last_transition_user: i.last_transition_user,
   }
+}
+
+/** one item as the caller sees it now (the answer of a create, update, restore or upload) */
+export async function renderItem(deps: Deps, user: SessionUser, idOrGuid: unknown, opts: { invisible?: boolean } = {}) {
+  const { item } = await getItemForUser(deps, user, idOrGuid, opts.invisible ? Level.NONE : Level.VIEW, { invisible: opts.invisible })
+  return (await renderItems(deps, user, [item]))[0]!
 }
