@@ -7,7 +7,7 @@ import type { Deps } from '../deps.js'
 import { errors } from '../http/errors.js'
 import { inTransaction } from '../db/tx.js'
 import type { SessionUser } from './auth.js'
-import { getItemForUser, ITEM_COLUMNS, Level, principalsFor, visibleSql, type ItemRow } from './permissions.js'
+import { getItemForUser, Level, principalsFor, visibleItemsSql, type ItemRow } from './permissions.js'
 import { historyUserName, recordHistory } from './history.js'
 import { renderItem, renderItems } from './item-view.js'
 import { checkItemLimit } from './item-limits.js'
@@ -41,13 +41,7 @@ export async function archiveItem(deps: Deps, user: SessionUser, ref: unknown) {
 /** `GET /archive`: every archived item the caller can see, most recently archived first */
 export async function listArchive(deps: Deps, user: SessionUser) {
   const principals = await principalsFor(deps, user)
-  const r = await deps.db.pool.query<ItemRow>(
-    `SELECT ${ITEM_COLUMNS}, pi.guid AS parent_guid, v.level
-       FROM ${visibleSql('$1')} v JOIN items i ON i.id = v.item_id LEFT JOIN items pi ON pi.id = i.parent_id
-      WHERE i.archived AND v.level > 0
-      ORDER BY i.archived_at DESC, i.id`,
-    [principals],
-  )
+  const r = await deps.db.pool.query<ItemRow>(visibleItemsSql({ where: 'i.archived', orderBy: 'i.archived_at DESC, i.id' }), [principals])
   return renderItems(deps, user, r.rows)
 }
 

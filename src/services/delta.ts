@@ -14,7 +14,7 @@
 import type { Deps } from '../deps.js'
 import type { SessionUser } from './auth.js'
 import { errors } from '../http/errors.js'
-import { ITEM_COLUMNS, principalsFor, visibleSql, type ItemRow } from './permissions.js'
+import { principalsFor, visibleItemsSql, visibleSql, type ItemRow } from './permissions.js'
 
 /** m (ms since epoch) and the database clock, before a read */
 export async function syncPoint(deps: Deps): Promise<{ m: number; now: number }> {
@@ -42,10 +42,7 @@ export function parseCursor(raw: unknown, now: number): number {
   return c
 }
 
-const ROWS = (where: string) => `SELECT ${ITEM_COLUMNS}, pi.guid AS parent_guid, v.level
-   FROM ${visibleSql('$1')} v JOIN items i ON i.id = v.item_id LEFT JOIN items pi ON pi.id = i.parent_id
-  WHERE v.level > 0 AND NOT i.archived ${where}
-  ORDER BY i.id`
+const ROWS = (where: string) => visibleItemsSql({ where: `NOT i.archived ${where}` })
 
 /** GET /item: every non-archived item the caller can see */
 export async function readAll(deps: Deps, user: SessionUser): Promise<{ rows: ItemRow[]; cursor: number }> {
@@ -90,14 +87,7 @@ export async function readDelta(deps: Deps, user: SessionUser, rawCursor: unknow
   const { ids, changed: changedIds } = r.rows[0]!
   let changedRows: ItemRow[] = []
   if (changedIds.length) {
-    const full = await deps.db.pool.query<ItemRow>(
-      `SELECT ${ITEM_COLUMNS}, pi.guid AS parent_guid, v.level
-         FROM (SELECT item_id, max(level)::int AS level FROM item_permissions
-                WHERE principal = ANY($1::text[]) AND item_id = ANY($2::bigint[]) GROUP BY item_id) v
-         JOIN items i ON i.id = v.item_id LEFT JOIN items pi ON pi.id = i.parent_id
-        WHERE v.level > 0 AND NOT i.archived ORDER BY i.id`,
-      [principals, changedIds],
-    )
+    const full = await deps.db.pool.query<ItemRow>(visibleItemsSql({ where: 'NOT i.archived', only: '$2' }), [principals, changedIds])
     changedRows = full.rows
   }
   const present = new Set(changedRows.map((x) => x.id))

@@ -104,9 +104,18 @@ export function requireLevel(level: number, needed: number, what = 'for this ope
   if (level < needed) throw errors.noPermissions(`${what} needs level ${needed}`)
 }
 
-/** the visible-items subquery for principals $N: (item_id, level) */
-export const visibleSql = (param: string) =>
-  `(SELECT item_id, max(level)::int AS level FROM item_permissions WHERE principal = ANY(${param}::text[]) GROUP BY item_id)`
+/** the visible-items subquery for principals $N: (item_id, level); `itemsParam` ($M, bigint[])
+ *  restricts it to those items (an index range per item instead of all the caller's rows) */
+export const visibleSql = (param: string, itemsParam?: string) =>
+  `(SELECT item_id, max(level)::int AS level FROM item_permissions WHERE principal = ANY(${param}::text[])${itemsParam ? ` AND item_id = ANY(${itemsParam}::bigint[])` : ''} GROUP BY item_id)`
+
+/** ItemRows of the items visible to principals $1 that match `where` (alias i); `only`: a
+ *  bigint[] parameter restricting them to those ids. GET /item, since, delta and GET /archive. */
+export const visibleItemsSql = (o: { where: string; orderBy?: string; only?: string }) =>
+  `SELECT ${ITEM_COLUMNS}, pi.guid AS parent_guid, v.level
+     FROM ${visibleSql('$1', o.only)} v JOIN items i ON i.id = v.item_id LEFT JOIN items pi ON pi.id = i.parent_id
+    WHERE v.level > 0 AND ${o.where}
+    ORDER BY ${o.orderBy ?? 'i.id'}`
 
 export async function getItemForUser(
   deps: Deps,
