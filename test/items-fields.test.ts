@@ -67,6 +67,27 @@ describe('projects, short names and issue ids', () => {
     const p = await api.create(a, { title: 'P', category: 0 })
     expect(errorOf(await t.call('POST', '/api/item', { session: a.session, body: { title: 'sub', category: 0, parent: p.id } }))).toEqual({ status: 400, code: 6 })
   })
+  it('PUT cannot move a project under a parent nor make a sub-item a project (400/6, nothing changed)', async () => {
+    const p = await api.create(a, { title: 'P', category: 0 })
+    const top = await api.create(a, { title: 'top' })
+    const child = await api.create(a, { title: 'child', parent: top.id })
+    const [pBefore, childBefore] = [await api.row(p.id), await api.row(child.id)]
+    expect(errorOf(await api.put(a, p.id, { parent: top.id }))).toEqual({ status: 400, code: 6 })
+    expect(errorOf(await api.put(a, child.id, { category: 0 }))).toEqual({ status: 400, code: 6 })
+    expect(await api.row(p.id)).toEqual(pBefore)
+    expect(await api.row(child.id)).toEqual(childBefore)
+  })
+  it('short_name is unique per team: a teammate cannot reuse it (400/80), another team can', async () => {
+    const [owner, mate, other] = await Promise.all([t.signup(), t.signup(), t.signup()])
+    const team = await api.business(owner.id)
+    await t.db.pool.query('UPDATE users SET business_id = $1 WHERE id = ANY($2::bigint[])', [team, [owner.id, mate.id]])
+    expect((await api.create(owner, { title: 'Team project', category: 0, short_name: 'TEAMP' })).short_name).toBe('TEAMP')
+    const dup = await t.call('POST', '/api/item', { session: mate.session, body: { title: 'mine', category: 0, short_name: 'teamp' } })
+    expect(errorOf(dup)).toEqual({ status: 400, code: 80 })
+    const mates = await t.db.pool.query('SELECT count(*)::int AS n FROM items WHERE user_id = $1', [mate.id])
+    expect(mates.rows[0].n).toBe(0)
+    expect((await api.create(other, { title: 'theirs', category: 0, short_name: 'TEAMP' })).short_name).toBe('TEAMP')
+  })
 })
 
 describe('dates in the caller time zone', () => {
@@ -169,6 +190,18 @@ describe('alerts (§8.5)', () => {
       expect(errorOf(await api.put(a, x.id, { alerts }))).toEqual({ status: 400, code })
     }
     expect((await t.db.pool.query('SELECT count(*)::int AS n FROM item_alerts WHERE item_id = $1', [x.id])).rows[0].n).toBe(0)
+  })
+})
+
+describe('assignee', () => {
+  it('is accepted as assigneeId too, on create and update', async () => {
+    const x = await api.create(a, { title: 'by alias', assigneeId: b.id })
+    expect(x.assignee).toBe(b.id)
+    // a top-level item is shared with the person it names (§8.3)
+    expect(x.permissions).toContainEqual({ principal: String(b.id), level: 50 })
+    const r = await api.put(a, x.id, { assigneeId: 0 })
+    expect(r.statusCode).toBe(200)
+    expect(r.json()).toMatchObject({ id: x.id, assignee: 0, version: 2 })
   })
 })
 
