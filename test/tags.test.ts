@@ -112,6 +112,27 @@ describe('rename and delete', () => {
     expect([od.get(a.id), od.get(b.id), od.get(c.id)]).toEqual([true, true, false])
   })
 
+  it("rename writes each item's own tag list to its history and marks the items unread for their owner", async () => {
+    const { owner, members, everyone } = await makeTeam(t, 1)
+    const m = members[0]!
+    const x = await createItem(t, owner, { title: 'X', tags: 'draft', permissions: [{ principal: everyone, level: 60 }] })
+    const y = await createItem(t, owner, { title: 'Y', tags: 'draft,home', permissions: [{ principal: everyone, level: 60 }] })
+    const tag = (await tags(m)).find((e) => e.name === 'draft')!
+    const r = await t.call('PUT', `/api/tag/${tag.id}`, { session: m.session, form: { name: 'final' } })
+    expect(r.statusCode, r.body).toBe(200)
+    const tagHistory = async (id: number) => {
+      const h = await t.call('GET', '/api/item/history', { session: owner.session, query: { id } })
+      expect(h.statusCode, h.body).toBe(200)
+      return (h.json() as any[]).filter((e) => e.property_name === 'tag' && e.user_id === m.id).map((e) => e.value)
+    }
+    expect(await tagHistory(x.id)).toEqual(['final'])
+    expect(await tagHistory(y.id)).toEqual(['final,home'])
+    // 2: modified (items.ts UNREAD.MODIFIED); the one who renamed is not marked
+    expect((await getItem(owner, x.id)).unread).toBe(2)
+    expect((await getItem(owner, y.id)).unread).toBe(2)
+    expect((await getItem(m, x.id)).unread ?? 0).toBe(0)
+  })
+
   it('rename: 403/3 if the tag is on an item the caller may not modify (nothing changes), 404/1 unknown or unseen tag, 400/4 no name', async () => {
     const { owner, members, everyone } = await makeTeam(t, 1)
     const m = members[0]!

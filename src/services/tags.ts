@@ -65,11 +65,15 @@ async function tagsChanged(q: Queryable, userId: number, itemIds: number[]) {
   if (!itemIds.length) return
   await q.query('UPDATE items SET version = version + 1, time_last_update = now() WHERE id = ANY($1::bigint[])', [itemIds])
   const tags = await tagsOfItems(q, itemIds)
-  const name = await historyUserName(q, userId)
+  // one history statement per distinct tag list (usually one), one unread statement in all
+  const byList = new Map<string, number[]>()
   for (const id of itemIds) {
-    await recordHistory(q, id, { id: userId, name }, [{ property: 'tag', type: 'STRING', value: (tags.get(id) ?? []).join(',') }])
-    await markUnread(q, id, userId, UNREAD.MODIFIED)
+    const list = (tags.get(id) ?? []).join(',')
+    byList.set(list, [...(byList.get(list) ?? []), id])
   }
+  const name = await historyUserName(q, userId)
+  for (const [value, ids] of byList) await recordHistory(q, ids, { id: userId, name }, [{ property: 'tag', type: 'STRING', value }])
+  await markUnread(q, itemIds, userId, UNREAD.MODIFIED)
 }
 
 /** POST /tag: the tag is added to the item (level 60); a name the item already has changes nothing */
