@@ -34,38 +34,22 @@ export function createMetrics(deps: Deps) {
     registers: [registry],
   })
   const pool = deps.db.pool
-  new Gauge({
-    name: 'db_pool_connections_total',
-    help: 'Connections open in the PostgreSQL pool',
-    registers: [registry],
-    collect() {
-      this.set(pool.totalCount)
-    },
-  })
-  new Gauge({
-    name: 'db_pool_connections_idle',
-    help: 'Open connections of the PostgreSQL pool not in use',
-    registers: [registry],
-    collect() {
-      this.set(pool.idleCount)
-    },
-  })
-  new Gauge({
-    name: 'db_pool_requests_waiting',
-    help: 'Queries waiting for a PostgreSQL pool connection',
-    registers: [registry],
-    collect() {
-      this.set(pool.waitingCount)
-    },
-  })
-  new Gauge({
-    name: 'db_pool_connections_max',
-    help: 'Largest number of connections the PostgreSQL pool opens',
-    registers: [registry],
-    collect() {
-      this.set((pool as unknown as { options: { max: number } }).options.max)
-    },
-  })
+  const poolGauges: Array<[name: string, help: string, read: () => number]> = [
+    ['db_pool_connections_total', 'Connections open in the PostgreSQL pool', () => pool.totalCount],
+    ['db_pool_connections_idle', 'Open connections of the PostgreSQL pool not in use', () => pool.idleCount],
+    ['db_pool_requests_waiting', 'Queries waiting for a PostgreSQL pool connection', () => pool.waitingCount],
+    ['db_pool_connections_max', 'Largest number of connections the PostgreSQL pool opens', () => (pool as unknown as { options: { max: number } }).options.max],
+  ]
+  for (const [name, help, read] of poolGauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      collect() {
+        this.set(read())
+      },
+    })
+  }
   return {
     registry,
     observe(method: string, route: string, status: number, seconds: number) {
