@@ -10,6 +10,7 @@ import { loadConfigOrExit, type Config } from './config.js'
 import { openDatabase } from './db/database.js'
 import { buildApp } from './app.js'
 import type { Mail, Mailer } from './services/mailer.js'
+import { multipartBody, type FilePart } from './lib/multipart.js'
 
 export const DEMO_PASSWORD = 'demo-password'
 const people = [
@@ -25,18 +26,15 @@ type Login = { id: number; session: string; login: string }
 class SeedError extends Error {}
 
 function client(app: FastifyInstance, apiKey: string) {
-  async function call(method: string, url: string, session: string | null, params: Record<string, unknown> = {}, multipart?: { field: string; filename: string; type: string; content: Buffer }) {
+  async function call(method: string, url: string, session: string | null, params: Record<string, unknown> = {}, file?: FilePart) {
     const headers: Record<string, string> = session ? { 'x-hi-session': session } : {}
     let payload: string | Buffer | undefined
     let query: Record<string, string> | undefined
     const flat = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]))
-    if (multipart) {
-      const boundary = '----hitask-seed-' + crypto.randomBytes(8).toString('hex')
-      const parts: Buffer[] = []
-      for (const [k, v] of Object.entries(flat)) parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${k}"\r\n\r\n${v}\r\n`))
-      parts.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${multipart.field}"; filename="${multipart.filename}"\r\nContent-Type: ${multipart.type}\r\n\r\n`), multipart.content, Buffer.from(`\r\n--${boundary}--\r\n`))
-      payload = Buffer.concat(parts)
-      headers['content-type'] = `multipart/form-data; boundary=${boundary}`
+    if (file) {
+      const m = await multipartBody(flat, [file])
+      payload = m.body
+      headers['content-type'] = m.contentType
     } else if (method === 'GET') {
       query = flat
     } else {
@@ -47,8 +45,8 @@ function client(app: FastifyInstance, apiKey: string) {
     if (r.statusCode === 404 && r.json().error_message?.startsWith('Method ')) throw new SeedError(`${method} /api${url} is not served yet`)
     return { status: r.statusCode, body: r.json() as any }
   }
-  async function ok(method: string, url: string, session: string | null, params?: Record<string, unknown>, multipart?: Parameters<typeof call>[4]) {
-    const r = await call(method, url, session, params, multipart)
+  async function ok(method: string, url: string, session: string | null, params?: Record<string, unknown>, file?: FilePart) {
+    const r = await call(method, url, session, params, file)
     if (r.status !== 200) throw new SeedError(`${method} /api${url} answered ${r.status}: ${JSON.stringify(r.body)}`)
     return r.body
   }
@@ -145,9 +143,9 @@ export async function seed(app: FastifyInstance, apiKey: string, readMail: ReadM
   // a file attached to the design task
   await api.ok('POST', '/file/upload', designer!.session, { parent_id: design1.id }, {
     field: 'file',
-    filename: 'wireframes.txt',
+    name: 'wireframes.txt',
     type: 'text/plain',
-    content: Buffer.from('Home page wireframes\n\n[ header | navigation ]\n[ hero image ]\n[ three feature boxes ]\n[ footer ]\n'),
+    data: Buffer.from('Home page wireframes\n\n[ header | navigation ]\n[ hero image ]\n[ three feature boxes ]\n[ footer ]\n'),
   })
   return true
 }

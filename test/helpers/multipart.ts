@@ -1,17 +1,10 @@
-// Multipart requests as a browser sends them: the body is built by the platform's FormData
-// (through a Request, to get its bytes and boundary) and sent with app.inject.
+// Multipart requests as a browser sends them (the body from src/lib/multipart.ts), sent with
+// app.inject.
 import type { LightMyRequestResponse } from 'fastify'
 import type { TestApp } from './app.js'
+import { multipartBody, type FilePart } from '../../src/lib/multipart.js'
 
-export type FilePart = { field: string; name: string; data: Buffer; type?: string }
-
-export async function multipartBody(fields: Record<string, string | number>, files: FilePart[]): Promise<{ body: Buffer; contentType: string }> {
-  const fd = new FormData()
-  for (const [k, v] of Object.entries(fields)) fd.append(k, String(v))
-  for (const f of files) fd.append(f.field, new Blob([new Uint8Array(f.data)], { type: f.type ?? 'application/octet-stream' }), f.name)
-  const req = new Request('http://localhost/', { method: 'POST', body: fd })
-  return { body: Buffer.from(await req.arrayBuffer()), contentType: req.headers.get('content-type')! }
-}
+export type { FilePart }
 
 /** POSTs a multipart form; `session` goes in the x-hi-session header */
 export async function postMultipart(
