@@ -118,6 +118,19 @@ describe('tags, contact, location', () => {
     const space = (await t.db.pool.query(`SELECT DISTINCT space FROM tags t JOIN item_tags it ON it.tag_id = t.id`)).rows
     expect(space.every((s) => s.space === `u:${a.id}`)).toBe(true)
   })
+  it('the same tags in another order or case are no change (no version, no history, no level needed); another tag is one', async () => {
+    const x = await api.create(a, { title: 'tag order', tags: ['alpha', 'beta'], permissions: [{ principal: b.id, level: 10 }] })
+    const tagRows = async () => (await t.db.pool.query(`SELECT count(*)::int AS n FROM item_history WHERE item_id = $1 AND property_name = 'tag'`, [x.id])).rows[0].n
+    for (const tags of [['beta', 'alpha'], ['Beta', 'ALPHA']]) {
+      const r = await api.put(b, x.id, { tags })
+      expect(r.statusCode).toBe(200)
+      expect(r.json()).toMatchObject({ version: 1, tags: ['alpha', 'beta'] })
+    }
+    expect(await tagRows()).toBe(0)
+    const more = await api.put(a, x.id, { tags: ['beta', 'alpha', 'gamma'] })
+    expect(more.json()).toMatchObject({ version: 2, tags: ['alpha', 'beta', 'gamma'] })
+    expect(await tagRows()).toBe(1)
+  })
   it('contact items keep their jCard; one that is not a jCard → 400/5', async () => {
     const jcard = JSON.stringify(['vcard', [['version', {}, 'text', '4.0'], ['fn', {}, 'text', 'Evert Pot']]])
     const x = await api.create(a, { title: 'Evert', category: 7, contact: jcard })

@@ -502,8 +502,10 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
   if (input.tags !== undefined) {
     const next = normalizeTagNames(input.tags)
     const current = (await tagsOfItems(db, [item.id])).get(item.id) ?? []
+    // names are case-insensitive in a tag space (a tag keeps its space's spelling) and a
+    // list's order means nothing: the same set is no change, needs no level, writes nothing
     const key = (l: string[]) => JSON.stringify(l.map((x) => x.toLowerCase()).sort())
-    if (key(next) !== key(current) || next.join(',') !== [...current].sort((a, b) => a.toLowerCase().localeCompare(b.toLowerCase())).join(',')) {
+    if (key(next) !== key(current)) {
       tags = next
       want(Level.MODIFY)
       hist.push({ property: 'tag', type: 'STRING', value: next.join(',') })
