@@ -518,7 +518,8 @@ async function updateIn(deps: Deps, user: SessionUser, ref: unknown, input: Item
 
   // permissions: the requested list, the list conformed to a new parent, plus automatic shares
   const current = await permissionsOf(db, item.id)
-  const parentList = finalParentId !== null ? await permissionsOf(db, finalParentId) : null
+  // the parent's list matters only to a permission change or a move (read only then)
+  const parentList = finalParentId !== null && (input.permissions || newParent) ? await permissionsOf(db, finalParentId) : null
   let list: PermList = current
   if (input.permissions) {
     list = checkPermissionChange({ ownerId: item.user_id, callerLevel: level, current, requested: listFromGrants(input.permissions), parent: parentList, fillFromParent: false })
