@@ -2,7 +2,7 @@
 // booleans, empty string = null, JSON values sent as JSON strings, comma-separated lists.
 // A refinement can name its own response code: `fail(ctx, code, message)`.
 import { z } from 'zod'
-import { Code } from './errors.js'
+import { Code, errors } from './errors.js'
 
 const emptyToUndefined = (v: unknown) => (v === '' ? undefined : v)
 /** '' on an optional field means "clear it": null */
@@ -93,3 +93,14 @@ export function fail(ctx: { addIssue: (i: any) => void }, code: number, message:
 }
 
 export { Code }
+
+/** an item named by `id` or `guid` (path, query or body); the form is checked by the service
+ *  (permissions.parseItemRef: 400/5), so every item route answers a bad reference alike */
+export const itemRefParams = z.object({ id: opt(z.union([z.number(), z.string()])), guid: opt(z.union([z.number(), z.string()])) })
+
+/** the reference an item route acts on: `id`, else `guid`; neither → 400/104 */
+export function itemRefOf(p: { id?: string | number; guid?: string | number }): string | number {
+  const r = p.id === '' ? p.guid : (p.id ?? p.guid)
+  if (r === undefined || r === '') throw errors.oneOfMandatory(['id', 'guid'])
+  return r
+}

@@ -1,19 +1,10 @@
 // The archive (contract §8.2): archive an item with its subtree, list the archive, restore,
 // restore a copy.
-import { z } from 'zod'
 import type { RouteModule } from '../app.js'
-import { errors } from '../http/errors.js'
-import { opt } from '../http/fields.js'
+import { itemRefOf, itemRefParams } from '../http/fields.js'
 import { archiveItem, listArchive, restoreCopy, restoreItem } from '../services/archive.js'
 import { parseItemLimits } from '../services/item-limits.js'
 
-const ref = opt(z.union([z.number(), z.string().max(64)]))
-const byIdOrGuid = z.object({ id: ref, guid: ref })
-const refOf = (p: z.infer<typeof byIdOrGuid>) => {
-  const r = p.id ?? p.guid
-  if (r === undefined) throw errors.oneOfMandatory(['id', 'guid'])
-  return r
-}
 
 const register: RouteModule = (route, deps) => {
   // a malformed ITEM_LIMITS stops the server at start, not at the first restore
@@ -22,12 +13,12 @@ const register: RouteModule = (route, deps) => {
   route({
     method: 'POST',
     url: '/item/archive',
-    params: byIdOrGuid,
+    params: itemRefParams,
     summary: 'Archive an item with its subtree (level 80); 404 when already archived',
     tags: ['archive'],
     errors: [1, 3, 5, 7, 104],
     handler: async ({ p, user }) => {
-      await archiveItem(deps, user, refOf(p))
+      await archiveItem(deps, user, itemRefOf(p))
     },
   })
   route({
@@ -41,20 +32,20 @@ const register: RouteModule = (route, deps) => {
   route({
     method: 'GET',
     url: '/archive/restore',
-    params: byIdOrGuid,
+    params: itemRefParams,
     summary: 'Restore an archived item with its subtree (level 80) → the item; 507/20 over the item limit',
     tags: ['archive'],
     errors: [1, 3, 5, 7, 20, 104],
-    handler: ({ p, user }) => restoreItem(deps, user, refOf(p)),
+    handler: ({ p, user }) => restoreItem(deps, user, itemRefOf(p)),
   })
   route({
     method: 'GET',
     url: '/archive/restorecopy',
-    params: byIdOrGuid,
+    params: itemRefParams,
     summary: 'Restore a copy (new ids and guids) of an archived item and its subtree → the copy',
     tags: ['archive'],
     errors: [1, 3, 5, 7, 20, 104],
-    handler: ({ p, user }) => restoreCopy(deps, user, refOf(p)),
+    handler: ({ p, user }) => restoreCopy(deps, user, itemRefOf(p)),
   })
 }
 export default register

@@ -2,18 +2,12 @@
 // HTTP only: rules live in src/services/items.ts, permissions.ts and delta.ts.
 import { z } from 'zod'
 import type { RouteModule } from '../app.js'
-import { errors } from '../http/errors.js'
+import { itemRefOf, itemRefParams } from '../http/fields.js'
 import { itemInput } from '../services/items-input.js'
 import { createItem, deleteItem, markRead, updateItem } from '../services/items.js'
 import { renderItem, renderItems } from '../services/item-view.js'
 import { readAll, readDelta, readSince } from '../services/delta.js'
 
-const ref = z.object({ id: z.union([z.string(), z.number()]).optional(), guid: z.string().optional() })
-const refOf = (p: { id?: string | number; guid?: string }) => {
-  const r = p.id ?? p.guid
-  if (r === undefined || r === '') throw errors.oneOfMandatory(['id', 'guid'])
-  return r
-}
 
 const register: RouteModule = (route, deps) => {
   route({
@@ -60,24 +54,24 @@ const register: RouteModule = (route, deps) => {
   route({
     method: 'GET',
     url: '/item/read/:id',
-    params: ref,
+    params: itemRefParams,
     summary: "Clears the caller's unread mark",
     tags: ['item'],
     errors: [1, 5],
     handler: async ({ p, user }) => {
-      await markRead(deps, user, refOf(p))
+      await markRead(deps, user, itemRefOf(p))
     },
   })
 
   route({
     method: 'GET',
     url: '/item/:id',
-    params: ref,
+    params: itemRefParams,
     summary: 'One item (404 when absent or invisible)',
     tags: ['item'],
     errors: [1, 5],
     handler: async ({ p, user }) => {
-      return renderItem(deps, user, refOf(p))
+      return renderItem(deps, user, itemRefOf(p))
     },
   })
 
@@ -102,7 +96,7 @@ const register: RouteModule = (route, deps) => {
     tags: ['item'],
     errors: [1, 3, 4, 5, 6, 10, 25, 47, 73, 74, 75, 76, 77, 78, 80, 104],
     handler: async ({ p, user }) => {
-      const id = await updateItem(deps, user, refOf(p), p)
+      const id = await updateItem(deps, user, itemRefOf(p), p)
       // answered even when the change removed the caller's own access (permission 0)
       return renderItem(deps, user, id, { invisible: true })
     },
@@ -111,12 +105,12 @@ const register: RouteModule = (route, deps) => {
   route({
     method: 'DELETE',
     url: ['/item', '/item/:id'],
-    params: ref,
+    params: itemRefParams,
     summary: 'Deletes the item, its subtree and their files (level 100)',
     tags: ['item'],
     errors: [1, 3, 5, 104],
     handler: async ({ p, user }) => {
-      await deleteItem(deps, user, refOf(p))
+      await deleteItem(deps, user, itemRefOf(p))
     },
   })
 }
