@@ -89,6 +89,17 @@ describe('contacts', () => {
     expectError(await t.call('DELETE', '/api/contact', { session: a.session }), 400, 4)
   })
 
+  it('POST /contact names the user by id, else login, else email (docs/contacts.md)', async () => {
+    const [a, byId, byLogin, byEmail] = [await t.signup(), await t.signup(), await t.signup(), await t.signup()]
+    const r1 = await t.call('POST', '/api/contact', { session: a.session, form: { id: byId.id, login: byLogin.login, email: byEmail.email } })
+    expect(r1.statusCode, r1.body).toBe(200)
+    expect(r1.json()).toMatchObject({ id: byId.id, subscription: 'TO' })
+    const r2 = await t.call('POST', '/api/contact', { session: a.session, form: { login: byLogin.login, email: byEmail.email } })
+    expect(r2.statusCode, r2.body).toBe(200)
+    expect(r2.json()).toMatchObject({ id: byLogin.id, subscription: 'TO' })
+    expect(await subs(a)).toEqual({ [byId.id]: 'TO', [byLogin.id]: 'TO' })
+  })
+
   it('includeSelf=1 adds me as SELF; team mates are BIS, invitations to my team BIS_WAIT', async () => {
     const owner = await t.signup()
     await teamOf(owner)

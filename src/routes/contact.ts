@@ -29,7 +29,7 @@ const register: RouteModule = (route, deps) => {
     errors: [1, 7, 14, 15, 104],
     handler: ({ p, user }) => {
       if (p.id === undefined && p.login === undefined && p.email === undefined) throw errors.oneOfMandatory(['id', 'login', 'email'])
-      return requestContact(deps, user.id, { id: p.id, login: p.id === undefined ? p.login : undefined, email: p.id === undefined && p.login === undefined ? p.email : undefined })
+      return requestContact(deps, user.id, p) // the first given of id, login, email names the user
     },
   })
 

@@ -160,6 +160,7 @@ export async function pendingTeamInvitations(q: Queryable, me: number) {
   )
 }
 
+/** who a contact request names: by id, else by login, else by email */
 export type ContactTarget = { id?: number; login?: string; email?: string }
 
 async function findTarget(q: Queryable, target: ContactTarget): Promise<UserRecord | null> {
