@@ -113,6 +113,9 @@ export async function businessInfo(deps: Deps, userId: number, tz: string) {
   }
 }
 
+/** the inviter's (users iu) display name, as history.ts historyUserName: the full name, else the login */
+const INVITER_NAME = `COALESCE(NULLIF(btrim(iu.first_name || ' ' || iu.last_name), ''), iu.login)`
+
 /** GET /list/business: the richer shape every client reads at start, also without a team */
 export async function businessList(deps: Deps, userId: number, tz: string) {
   const q = deps.db.pool
@@ -125,8 +128,8 @@ export async function businessList(deps: Deps, userId: number, tz: string) {
   const b = businessId === null ? null : await businessOf(q, businessId)
   const level = b ? (u.business_level ?? 0) : 0
 
-  const invGet = await q.query<{ id: number; business_id: number; title: string; inviter_name: string; inviter_login: string }>(
-    `SELECT i.id, i.business_id, b.title, TRIM(iu.first_name || ' ' || iu.last_name) AS inviter_name, iu.login AS inviter_login
+  const invGet = await q.query<{ id: number; business_id: number; title: string; inviter_name: string }>(
+    `SELECT i.id, i.business_id, b.title, ${INVITER_NAME} AS inviter_name
        FROM invitations i JOIN businesses b ON b.id = i.business_id JOIN users iu ON iu.id = i.inviter_id
       WHERE i.email_key = $1 AND i.status = 0 AND i.business_id IS DISTINCT FROM $2
       ORDER BY i.id`,
@@ -134,9 +137,9 @@ export async function businessList(deps: Deps, userId: number, tz: string) {
   )
   const invSent = b
     ? (
-        await q.query<{ id: number; user_id: number | null; name: string | null; first_name: string | null; last_name: string | null; status: number; inviter_name: string; inviter_login: string }>(
+        await q.query<{ id: number; user_id: number | null; name: string | null; first_name: string | null; last_name: string | null; status: number; inviter_name: string }>(
           `SELECT i.id, u.id AS user_id, i.name, u.first_name, u.last_name, i.status,
-                  TRIM(iu.first_name || ' ' || iu.last_name) AS inviter_name, iu.login AS inviter_login
+                  ${INVITER_NAME} AS inviter_name
              FROM invitations i JOIN users iu ON iu.id = i.inviter_id
              LEFT JOIN users u ON u.email_key = i.email_key
             WHERE i.business_id = $1 AND i.status IN (0, 2)
@@ -174,10 +177,10 @@ export async function businessList(deps: Deps, userId: number, tz: string) {
           firstName: i.user_id === null ? first : i.first_name,
           lastName: i.user_id === null ? last : i.last_name,
           declined: i.status === 2,
-          inviterName: i.inviter_name || i.inviter_login,
+          inviterName: i.inviter_name,
         }
       }),
-      inv_get: invGet.rows.map((i) => ({ id: Number(i.id), businessId: Number(i.business_id), title: i.title, inviterName: i.inviter_name || i.inviter_login })),
+      inv_get: invGet.rows.map((i) => ({ id: Number(i.id), businessId: Number(i.business_id), title: i.title, inviterName: i.inviter_name })),
       invitationLink: null,
       numberOfProjects: c.projects,
       numberOfItems: c.items,
