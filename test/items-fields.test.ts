@@ -169,6 +169,19 @@ describe('recurrence (§8.5)', () => {
     expect((await api.get(a, c1.id)).json().completed).toBe(true)
     expect((await api.get(a, c2.id)).json().completed).toBe(true)
   })
+  it('a cascade writes a completed history entry on each descendant and marks it unread (2) for its people', async () => {
+    const p = await api.create(a, { title: 'p', assignee: b.id })
+    const c1 = await api.create(a, { title: 'c1', parent: p.id, assignee: b.id })
+    const c2 = await api.create(a, { title: 'c2', parent: c1.id, participants: [b.id] })
+    for (const x of [c1, c2]) await t.call('GET', `/api/item/read/${x.id}`, { session: b.session })
+    expect((await api.put(a, p.id, { completed: true, cascade: 1 })).statusCode).toBe(200)
+    for (const x of [c1, c2]) {
+      const h = await t.call('GET', '/api/item/history', { session: a.session, query: { id: x.id } })
+      expect(h.statusCode).toBe(200)
+      expect(h.json().filter((e: any) => e.property_name === 'completed')).toEqual([expect.objectContaining({ value: 'true', user_id: a.id })])
+      expect((await api.get(b, x.id)).json().unread).toBe(2)
+    }
+  })
   it('time tracking: time_spent ≥ 0 (else 400/6)', async () => {
     const x = await api.create(a, { title: 'tt', time_track: 1, time_est: 2.5, time_spent: 1.25 })
     expect(x).toMatchObject({ time_track: true, time_est: 2.5, time_spent: 1.25 })
