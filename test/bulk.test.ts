@@ -89,6 +89,12 @@ describe('POST /item/archivemultiple', () => {
     expect(active).toEqual([shared60.id])
     const archive = (await t.call('GET', '/api/archive', { session: me.session })).json().map((x: { id: number }) => x.id)
     expect(archive.sort()).toEqual([p.id, child.id, shared80.id].sort())
+    // each archived item (not the skipped one) has its `archived` history entry (§8.2)
+    for (const [id, n] of [[p.id, 1], [shared80.id, 1], [shared60.id, 0]] as const) {
+      const h = await t.call('GET', '/api/item/history', { session: me.session, query: { id } })
+      expect(h.statusCode).toBe(200)
+      expect(h.json().filter((e: { property_name: string }) => e.property_name === 'archived')).toHaveLength(n)
+    }
     // archived together: one restore brings back the project and its child
     expect((await t.call('GET', '/api/archive/restore', { session: me.session, query: { id: p.id } })).statusCode).toBe(200)
     expect(await exists(child.id)).toEqual({ archived: false })
