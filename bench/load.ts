@@ -1,7 +1,8 @@
 // Load with a realistic mix against one real server process (src/server.ts), measured with
 // autocannon: several users each list their items (GET /api/item), follow the delta feed
 // with the cursor they were given, create, update, comment on and delete items. A warm-up
-// run first, then the measured run; the server's resident memory (VmRSS) is read after each.
+// run first, then the measured run; the server's resident memory (VmRSS) is sampled during each
+// (its level: the median over the run's second half).
 //
 // Shared by test/reliability/load.test.ts (asserts zero errors, zero non-2xx, memory) and
 // by this file run directly (prints the figures):
@@ -9,12 +10,11 @@
 //                             dropped at the end; default postgresql://postgres@127.0.0.1:5432/postgres),
 //                             LOAD_SECONDS (60), LOAD_WARMUP_SECONDS (15), LOAD_CONNECTIONS (16), LOAD_USERS (8)
 import crypto from 'node:crypto'
-import { pathToFileURL } from 'node:url'
 import autocannon from 'autocannon'
-import pg from 'pg'
 import { API_KEY, formEncode } from '../test/helpers/wire.js'
 import { killAll, rssOf, startServer } from '../test/helpers/server-process.js'
 import { LOAD_ENV } from '../test/reliability/runtime-helpers.js'
+import { runMain, scratchDatabase } from './scratch-db.js'
 
 export type LoadUser = { id: number; session: string; items: number[] }
 
@@ -62,12 +62,21 @@ export type MixResult = {
 }
 
 /** one autocannon run of the mix; each request is made by the next user (round robin) */
-export async function runMix(o: { base: string; users: LoadUser[]; seconds: number; connections: number }): Promise<MixResult> {
+/** what each user carries from one request to the next (the cursor, the items it created) */
+export type MixState = Map<LoadUser, { cursor: string | undefined; own: number[] }>
+
+export function mixState(users: LoadUser[]): MixState {
+  return new Map(users.map((u) => [u, { cursor: undefined, own: [] }]))
+}
+
+export async function runMix(o: { base: string; users: LoadUser[]; seconds: number; connections: number; state?: MixState }): Promise<MixResult> {
   const byKind: Record<string, Record<string, number>> = {}
   const kinds = Object.entries(MIX) as [Kind, number][]
   // autocannon clears a connection's context after each request: what a user carries from one
-  // request to the next (the cursor, the items it created) lives here, per user
-  const state = new Map(o.users.map((u) => [u, { cursor: undefined as string | undefined, own: [] as number[] }]))
+  // request to the next lives here, per user (and from one run to the next when given: the
+  // items a warm-up created are deleted by the measured run, so the account stays the size
+  // OWN_CAP allows instead of growing with every run)
+  const state = o.state ?? mixState(o.users)
   let nextUser = 0
   type Ctx = { user?: LoadUser; kind?: Kind }
   const choose = (): Kind => {
@@ -134,27 +143,38 @@ export async function runMix(o: { base: string; users: LoadUser[]; seconds: numb
 
 export type LoadFigures = { warmup: MixResult; measured: MixResult; rssAfterWarmupMB: number; rssAtEndMB: number; rssGrowthPct: number }
 
-/** warm-up, RSS, measured run, RSS: against a server whose process id is `pid` */
+/** the median of the RSS samples taken every 250 ms while `run` runs, over its second half */
+async function withRssLevel<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; level: number }> {
+  const samples: number[] = []
+  const timer = setInterval(() => samples.push(rssOf(pid)), 250)
+  try {
+    const result = await run()
+    const late = samples.slice(Math.floor(samples.length / 2)).sort((a, b) => a - b)
+    return { result, level: late.length ? late[Math.floor(late.length / 2)]! : rssOf(pid) }
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/**
+ * A warm-up, then the measured run, against a server whose process id is `pid`. The memory
+ * level of each run is the median of its RSS samples over its second half (a single sample
+ * lands anywhere in the garbage collector's saw-tooth; a leak raises the whole level).
+ */
 export async function loadScenario(o: { base: string; pid: number; users: LoadUser[]; warmupSeconds: number; seconds: number; connections: number }): Promise<LoadFigures> {
-  const warmup = await runMix({ base: o.base, users: o.users, seconds: o.warmupSeconds, connections: o.connections })
-  const rssWarm = rssOf(o.pid)
-  const measured = await runMix({ base: o.base, users: o.users, seconds: o.seconds, connections: o.connections })
-  const rssEnd = rssOf(o.pid)
+  const state = mixState(o.users)
+  const mix = (seconds: number) => () => runMix({ base: o.base, users: o.users, seconds, connections: o.connections, state })
+  const { result: warmup, level: rssWarm } = await withRssLevel(o.pid, mix(o.warmupSeconds))
+  const { result: measured, level: rssEnd } = await withRssLevel(o.pid, mix(o.seconds))
   const mb = (b: number) => Math.round((b / 1048576) * 10) / 10
   return { warmup, measured, rssAfterWarmupMB: mb(rssWarm), rssAtEndMB: mb(rssEnd), rssGrowthPct: Math.round(((rssEnd - rssWarm) / rssWarm) * 1000) / 10 }
 }
 
 async function main() {
-  const baseUrl = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres'
-  const name = 'hitask_load_' + crypto.randomBytes(4).toString('hex')
-  const admin = new pg.Client({ connectionString: baseUrl })
-  await admin.connect()
-  await admin.query(`CREATE DATABASE ${name}`)
-  const u = new URL(baseUrl)
-  u.pathname = '/' + name
+  // the server applies the migrations to the new database itself
+  const { url, drop } = await scratchDatabase('hitask_load_', { migrate: false })
   try {
-    // the server applies the migrations to the new database itself
-    const s = await startServer({ databaseUrl: u.toString(), env: LOAD_ENV })
+    const s = await startServer({ databaseUrl: url, env: LOAD_ENV })
     const users = await prepareUsers(s.base, Number(process.env.LOAD_USERS ?? 8))
     const figures = await loadScenario({
       base: s.base,
@@ -168,14 +188,8 @@ async function main() {
     await s.stop()
   } finally {
     await killAll()
-    await admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
-    await admin.end()
+    await drop()
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main().catch((e) => {
-    console.error(e)
-    process.exit(1)
-  })
-}
+runMain(import.meta.url, main)

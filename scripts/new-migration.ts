@@ -5,7 +5,7 @@
 // Usage: npm run migration:new -- <name>
 import fs from 'node:fs'
 import path from 'node:path'
-import { diffSchemas, migrationsDir, schemaPath } from '../src/db/schema-engine.js'
+import { diffSchemas, migrationsDir, schemaPath } from '../src/platform/db/migrations.js'
 
 const name = (process.argv[2] ?? '').replace(/[^a-z0-9_]/gi, '_')
 if (!name) {

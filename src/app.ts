@@ -1,29 +1,67 @@
-// Builds the Fastify application from its dependencies. Every module in src/routes/ exports
-// a default `register(route, deps, app)`; they are loaded in file-name order.
+// Builds the Fastify application from its dependencies. Every domain's routes module exports
+// a default `register(route, deps, app)`; they are registered in the order of `routeModules`.
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
-import { fileURLToPath, pathToFileURL } from 'node:url'
 import Fastify, { LogController, type FastifyInstance, type RouteOptions } from 'fastify'
 import cookie from '@fastify/cookie'
 import cors from '@fastify/cors'
-import type { Config } from './config.js'
+import type { Config } from './platform/config.js'
 import type { Deps } from './deps.js'
-import type { Db } from './db/prisma.js'
-import { errors, registerErrorHandling, sendError } from './http/errors.js'
-import { registerParams } from './http/params.js'
-import { defineRoutes, registerSessionHook } from './http/route.js'
-import { registerRateLimit } from './http/rate-limit.js'
+import type { Db } from './platform/db/pool.js'
+import { errors } from './platform/errors.js'
+import { registerErrorHandling, sendError } from './http/error-handler.js'
+import { parseQueryString, registerParams } from './http/params.js'
+import { defineRoutes, type RouteModule } from './http/route.js'
+import { registerAdmission } from './http/admission.js'
+import { corsOptionsFor } from './http/cors.js'
 import { rewriteVersionedUrl } from './http/version.js'
-import { createMailer, type Mailer } from './services/mailer.js'
-import { createCounters, type CounterStore } from './services/counters.js'
-import { storageFromConfig, type Storage } from './services/storage.js'
-import { loggerOptions } from './lib/logger.js'
+import { createMailer, type Mailer } from './platform/mailer.js'
+import { createCounters, type CounterStore } from './platform/counters.js'
+import { storageFromConfig, type Storage } from './platform/storage.js'
+import { loggerOptions } from './platform/logger.js'
 import { registerOpenApi } from './http/openapi.js'
 import { registerMetrics } from './http/metrics.js'
 import { registerClosing } from './http/closing.js'
+import { registerResponseCheck, type ResponseViolation } from './http/response-check.js'
+import { registerCompression } from './http/json-stream.js'
+import systemRoutes from './http/system-routes.js'
+import archiveRoutes from './archive/routes.js'
+import avatarRoutes from './avatars/routes.js'
+import pictureRoutes from './avatars/picture-routes.js'
+import bulkRoutes from './items/bulk-routes.js'
+import calendarRoutes from './calendar/routes.js'
+import businessRoutes from './teams/business-routes.js'
+import commentRoutes from './comments/routes.js'
+import historyRoutes from './comments/history-routes.js'
+import contactRoutes from './contacts/routes.js'
+import exportRoutes from './export/routes.js'
+import fileRoutes from './files/routes.js'
+import groupRoutes from './groups/routes.js'
+import importRoutes from './import/routes.js'
+import itemRoutes from './items/routes.js'
+import liveRoutes from './live/routes.js'
+import preferenceRoutes from './users/preferences-routes.js'
+import tagRoutes from './tags/routes.js'
+import teamRoutes from './teams/routes.js'
+import userRoutes from './users/routes.js'
+import externalUserRoutes from './users/external-routes.js'
+import notificationRoutes from './notifications/routes.js'
+import { startNotifications, type Notifications } from './notifications/runtime.js'
+import { registerNotificationMetrics } from './notifications/metrics.js'
 
-export type RouteModule = (route: ReturnType<typeof defineRoutes>, deps: Deps, app: FastifyInstance) => void | Promise<void>
+
+/** every domain's routes, in registration order */
+const routeModules: RouteModule[] = [
+  systemRoutes, archiveRoutes, avatarRoutes, bulkRoutes, businessRoutes, commentRoutes, contactRoutes, fileRoutes,
+  groupRoutes, historyRoutes, importRoutes, itemRoutes, pictureRoutes, preferenceRoutes, tagRoutes, teamRoutes, userRoutes, externalUserRoutes,
+  // live updates (issue 14): starts the instance's LISTEN connection
+  liveRoutes,
+  // calendar feed and export (issue 14)
+  calendarRoutes, exportRoutes,
+  // notifications, reminders, Web Push and webhooks (issue 13)
+  notificationRoutes,
+]
 
 export type BuildOptions = {
   config: Config
@@ -35,9 +73,13 @@ export type BuildOptions = {
   logStream?: NodeJS.WritableStream
   /** called for every route as it is registered (tests list them) */
   onRoute?: (route: RouteOptions) => void
+  /**
+   * tests only: every answer is checked against its route's declared schema and codes
+   * (src/http/response-check.ts); a violation is reported here and the request answers 500
+   */
+  checkResponses?: (violation: ResponseViolation) => void
 }
 
-const routesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), 'routes')
 
 /** the URL-signing secret: configured, or generated once and kept in DATA_DIR */
 function urlSecretOf(config: Config): string {
@@ -60,11 +102,12 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
     genReqId: () => crypto.randomUUID(),
     // Fastify's own request lines would log URLs, whose query strings carry session ids
     // and API keys; src/app.ts logs its own line per request instead.
-    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' } as any),
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: config.BODY_LIMIT_BYTES,
     trustProxy: config.TRUST_PROXY,
+    // UTF-8 checked, forbidden keys dropped, the last of a repeated key (src/http/params.ts)
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true, querystringParser: parseQueryString },
     rewriteUrl: rewriteVersionedUrl,
-    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
     // while closing, src/http/closing.ts answers with the contract's envelope
     return503OnClosing: false,
     // the router's own refusals get the envelope too: an undecodable URL is malformed
@@ -73,6 +116,8 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
       sendError(reply, (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH' ? errors.notFound('Resource') : errors.invalidFormat('request URL')),
   })
   if (opts.onRoute) app.addHook('onRoute', opts.onRoute)
+  // first of the onSend hooks: it sees the answer before anything re-encodes it
+  if (opts.checkResponses) registerResponseCheck(app, opts.checkResponses)
 
   const deps: Deps = {
     config,
@@ -90,16 +135,13 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   // before any route: the document is built from the routes registered after it
   await registerOpenApi(app)
   await app.register(cookie)
-  await app.register(cors, {
-    origin: config.CORS_ORIGINS.includes('*') ? true : config.CORS_ORIGINS,
-    credentials: true,
-    allowedHeaders: ['content-type', 'x-hi-session'],
-    exposedHeaders: ['X-Cursor', 'X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After'],
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-  })
-  await registerParams(app, { bodyLimit: config.BODY_LIMIT_BYTES, tmpDir: path.resolve(config.DATA_DIR, 'tmp') })
-  registerSessionHook(app, deps)
-  await registerRateLimit(app, deps)
+  await app.register(cors, corsOptionsFor(config))
+  // gzip and br for JSON answers of 1 KB or more (docs/performance.md); before the routes
+  await registerCompression(app)
+  // the address's rate budget when a request arrives; API key, session, cross-site rule and
+  // rate limit before anything is written (docs/security.md)
+  const admit = registerAdmission(app, deps)
+  await registerParams(app, { bodyLimit: config.BODY_LIMIT_BYTES, bodyIdleTimeoutMs: config.BODY_IDLE_TIMEOUT_MS, tmpDir: path.resolve(config.DATA_DIR, 'tmp'), admit })
 
   // one line per request: id, route, status, time (never parameters: they carry secrets)
   app.addHook('onResponse', async (req, reply) => {
@@ -111,18 +153,22 @@ export async function buildApp(opts: BuildOptions): Promise<{ app: FastifyInstan
   })
 
   const route = defineRoutes(app, deps)
-  registerMetrics(app, deps, route)
-  const files = fs.readdirSync(routesDir).filter((f) => /\.(ts|js)$/.test(f) && !f.endsWith('.d.ts')).sort()
-  for (const f of files) {
-    const mod = (await import(pathToFileURL(path.join(routesDir, f)).href)) as { default?: RouteModule }
-    if (typeof mod.default === 'function') await mod.default(route, deps, app)
-  }
+  const metrics = registerMetrics(app, deps, route)
+  for (const register of routeModules) await register(route, deps, app)
+  // background work (job workers, outbox listener, crons, email-in), stopped before the pool closes
+  app.decorate('notifications', null)
+  app.addHook('onClose', async () => {
+    await app.notifications?.stop()
+  })
   await app.ready()
+  app.notifications = await startNotifications(deps)
+  registerNotificationMetrics(metrics.registry, deps, app.notifications)
   return { app, deps }
 }
 
 declare module 'fastify' {
   interface FastifyInstance {
     deps: Deps
+    notifications: Notifications | null
   }
 }

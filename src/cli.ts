@@ -6,18 +6,21 @@ import path from 'node:path'
 import { parseArgs } from 'node:util'
 import pino from 'pino'
 import type { FastifyBaseLogger } from 'fastify'
-import { ConfigError, loadConfig, type Config } from './config.js'
-import { openDatabase } from './db/database.js'
-import { connectDb, type Db } from './db/prisma.js'
+import { ConfigError, loadConfig, type Config } from './platform/config.js'
+import { openDatabase } from './platform/db/open.js'
+import { EMBEDDED_PASSWORD } from './platform/db/embedded.js'
+import { connectDb, type Db } from './platform/db/pool.js'
 import type { Deps } from './deps.js'
-import { ApiError } from './http/errors.js'
-import { loggerOptions } from './lib/logger.js'
-import { randomToken, sha256 } from './lib/secrets.js'
-import { createMailer } from './services/mailer.js'
-import { MemoryCounters } from './services/counters.js'
-import { storageFromConfig } from './services/storage.js'
-import { createUserApiKey, endOtherSessions } from './services/auth.js'
-import * as users from './services/users.js'
+import { ApiError } from './platform/errors.js'
+import { loggerOptions } from './platform/logger.js'
+import { randomToken } from './platform/secrets.js'
+import { createMailer } from './platform/mailer.js'
+import { MemoryCounters } from './platform/counters.js'
+import { storageFromConfig } from './platform/storage.js'
+import { createUserApiKey } from './users/sessions.js'
+import * as users from './users/service.js'
+import { teamLicences } from './teams/service.js'
+import { rebuildPreviews } from './files/service.js'
 
 const usage = `Usage: npm run cli -- <command> [options]
 
@@ -33,6 +36,9 @@ const usage = `Usage: npm run cli -- <command> [options]
       sessions end
   team list [--json]
       every team with its licences: used (members + pending invitations) of total
+  previews rebuild
+      makes the SQUARE and PROPORTIONAL previews of files stored before they existed
+      and removes their old 64 and 256 px previews (docs/files.md)
 
 Database: DATABASE_URL, else the embedded database in DATA_DIR/postgres.`
 
@@ -87,13 +93,12 @@ function runningEmbeddedUrl(config: Config): string | null {
   } catch {
     return null
   }
-  // the password src/db/embedded.ts gives the embedded cluster (it listens on loopback only)
-  return Number.isInteger(port) && port > 0 ? `postgresql://postgres:hitask-embedded@127.0.0.1:${port}/hitask` : null
+  // the password src/platform/db/embedded.ts gives the embedded cluster (it listens on loopback only)
+  return Number.isInteger(port) && port > 0 ? `postgresql://postgres:${EMBEDDED_PASSWORD}@127.0.0.1:${port}/hitask` : null
 }
 
 async function findUser(deps: Deps, loginOrEmail: string) {
-  const key = loginOrEmail.trim().toLowerCase()
-  const u = await deps.db.prisma.user.findFirst({ where: { OR: [{ loginKey: key }, { emailKey: key }] } })
+  const u = await users.lookupUser(deps, loginOrEmail)
   if (!u) throw new UsageError(`no user with login or email "${loginOrEmail}"`)
   return u
 }
@@ -121,7 +126,7 @@ async function apiKeyCreate(argv: string[]) {
   const cli = await open(config())
   try {
     const u = await findUser(cli.deps, values.user)
-    const r = await createUserApiKey(cli.deps, Number(u.id), (values.name ?? 'cli').trim() || 'cli')
+    const r = await createUserApiKey(cli.deps, u.id, (values.name ?? 'cli').trim() || 'cli')
     console.log(`API key "${r.name}" of ${u.login} (shown once, stored hashed):\n\n  ${r.api_key}\n`)
   } finally {
     await cli.close()
@@ -145,14 +150,12 @@ async function userCreate(argv: string[]) {
   const password = values.password ?? generatedPassword()
   const cli = await open(config())
   try {
-    // the sign-up service, so the same checks apply; the session it opens is not needed
-    const { user } = await users.signup(
+    // by the sign-up rules, without a session; --confirmed: no confirmation email
+    const user = await users.createUser(
       cli.deps,
       { login, email, password, firstName: (values['first-name'] ?? '').trim(), lastName: (values['last-name'] ?? '').trim() },
-      sha256('cli:' + randomToken(8)),
+      { emailConfirmed: !!values.confirmed },
     )
-    await endOtherSessions(cli.deps, Number(user.id), null)
-    if (values.confirmed) await cli.deps.db.prisma.user.update({ where: { id: user.id }, data: { emailConfirmed: user.email } })
     console.log(`Created user ${user.login} (id ${user.id}, ${user.email}${values.confirmed ? ', email confirmed' : ', confirmation email sent'})`)
     if (!values.password) console.log(`Password: ${password}`)
   } finally {
@@ -168,9 +171,8 @@ async function userResetPassword(argv: string[]) {
   const cli = await open(config())
   try {
     const u = await findUser(cli.deps, who)
-    await cli.deps.db.prisma.user.update({ where: { id: u.id }, data: { passwordHash: await users.hashPassword(password) } })
     // as after a reset by email: whoever knew the old password is signed out
-    await endOtherSessions(cli.deps, Number(u.id), null)
+    await users.setPassword(cli.deps, u.id, password)
     console.log(`Password of ${u.login} changed; their sessions ended.`)
     if (!values.password) console.log(`Password: ${password}`)
   } finally {
@@ -178,22 +180,11 @@ async function userResetPassword(argv: string[]) {
   }
 }
 
-type TeamRow = { id: number; title: string; domain_name: string; owner: string | null; members: number; pending_invitations: number; licenses_used: number; licenses_number: number }
-
 async function teamList(argv: string[]) {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' } } })
   const cli = await open(config())
   try {
-    // licences used = members + pending invitations, as the team service counts them
-    const r = await cli.deps.db.pool.query<TeamRow>(
-      `SELECT b.id, b.title, b.domain_name, o.login AS owner,
-              (SELECT count(*) FROM users u WHERE u.business_id = b.id)::int AS members,
-              (SELECT count(*) FROM invitations i WHERE i.business_id = b.id AND i.status = 0)::int AS pending_invitations,
-              b.licenses_number
-         FROM businesses b LEFT JOIN users o ON o.id = b.owner_id
-        ORDER BY b.id`,
-    )
-    const rows = r.rows.map((t) => ({ ...t, licenses_used: t.members + t.pending_invitations }))
+    const rows = await teamLicences(cli.deps)
     if (values.json) {
       console.log(JSON.stringify(rows, null, 2))
       return
@@ -213,6 +204,17 @@ async function teamList(argv: string[]) {
   }
 }
 
+async function previewsRebuild() {
+  const cli = await open(config())
+  try {
+    const r = await rebuildPreviews(cli.deps, { log: (line) => process.stderr.write(line + '\n') })
+    console.log(`Previews rebuilt for ${r.rebuilt} file${r.rebuilt === 1 ? '' : 's'}${r.failed ? `; ${r.failed} failed (see the log; run it again)` : ''}.`)
+    if (r.failed) process.exitCode = 1
+  } finally {
+    await cli.close()
+  }
+}
+
 function config(): Config {
   // a .env file in the working directory, as for the server
   if (fs.existsSync('.env')) process.loadEnvFile('.env')
@@ -224,6 +226,7 @@ const commands: Record<string, (argv: string[]) => Promise<void>> = {
   'user create': userCreate,
   'user reset-password': userResetPassword,
   'team list': teamList,
+  'previews rebuild': previewsRebuild,
 }
 
 async function main(argv: string[]) {
@@ -239,7 +242,7 @@ async function main(argv: string[]) {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => process.exit(code || Number(process.exitCode ?? 0)),
   (e) => {
     if (e instanceof UsageError || e instanceof ConfigError || (e as { code?: string }).code?.startsWith?.('ERR_PARSE_ARGS')) {
       process.stderr.write(`${(e as Error).message}\n\n${usage}\n`)

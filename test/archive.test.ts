@@ -134,7 +134,7 @@ describe('GET /archive/restorecopy', () => {
     await t.call('POST', '/api/item/comment', { session: u.session, form: { id: task.id, message: 'a comment' } })
     const file = await postMultipart(t, '/api/file/upload', { session: u.session, fields: { parent_id: task.id }, files: [{ field: 'file', name: 'notes.txt', data: Buffer.from('file body'), type: 'text/plain' }] })
     expect(file.statusCode).toBe(200)
-    const usedBefore = Number((await t.db.pool.query('SELECT storage_used FROM users WHERE id = $1', [u.id])).rows[0].storage_used)
+    const usedBefore = Number((await t.db.query('SELECT storage_used FROM users WHERE id = $1', [u.id])).rows[0].storage_used)
     await t.call('POST', '/api/item/archive', { session: u.session, form: { id: project.id } })
 
     const r = await t.call('GET', '/api/archive/restorecopy', { session: u.session, query: { id: project.id } })
@@ -157,8 +157,8 @@ describe('GET /archive/restorecopy', () => {
     const bytes = await t.call('GET', `/api/file/${copiedFile.id}`, { session: u.session })
     expect(bytes.body).toBe('file body')
     // the copy's file is a blob of its own, charged to the quota
-    expect(Number((await t.db.pool.query('SELECT storage_used FROM users WHERE id = $1', [u.id])).rows[0].storage_used)).toBe(usedBefore * 2)
-    const keys = (await t.db.pool.query('SELECT storage_key FROM files WHERE owner_id = $1', [u.id])).rows.map((x) => x.storage_key)
+    expect(Number((await t.db.query('SELECT storage_used FROM users WHERE id = $1', [u.id])).rows[0].storage_used)).toBe(usedBefore * 2)
+    const keys = (await t.db.query('SELECT storage_key FROM files WHERE owner_id = $1', [u.id])).rows.map((x) => x.storage_key)
     expect(new Set(keys).size).toBe(2)
     for (const k of keys) expect(fs.existsSync(path.join(t.dataDir, 'files', k))).toBe(true)
     // comments stay with the original
@@ -190,7 +190,7 @@ describe('item limit (ITEM_LIMITS)', () => {
       // a premium account has the higher limit
       await app.call('POST', '/api/item/archive', { session: u.session, form: { id: project.id } })
       await create(app, u.session, { title: 'c' })
-      await app.db.pool.query('UPDATE users SET account_level = 100 WHERE id = $1', [u.id])
+      await app.db.query('UPDATE users SET account_level = 100 WHERE id = $1', [u.id])
       expect((await app.call('GET', '/api/archive/restorecopy', { session: u.session, query: { id: project.id } })).statusCode).toBe(200)
     } finally {
       await app.close()

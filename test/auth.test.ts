@@ -105,17 +105,17 @@ describe('sessions', () => {
 
   it('expires a session after the idle time', async () => {
     const u = await t.signup()
-    await t.db.pool.query(`UPDATE sessions SET last_used_at = now() - interval '31 days' WHERE id_hash = $1`, [sha(u.session)])
+    await t.db.query(`UPDATE sessions SET last_used_at = now() - interval '31 days' WHERE id_hash = $1`, [sha(u.session)])
     expect(errorOf(await t.call('GET', '/api/user', { session: u.session }))).toEqual({ status: 401, code: 7 })
-    const left = await t.db.pool.query('SELECT 1 FROM sessions WHERE id_hash = $1', [sha(u.session)])
+    const left = await t.db.query('SELECT 1 FROM sessions WHERE id_hash = $1', [sha(u.session)])
     expect(left.rowCount).toBe(0)
   })
 
   it('stores sessions hashed, never the id itself', async () => {
     const u = await t.signup()
-    const rows = await t.db.pool.query('SELECT id_hash FROM sessions WHERE user_id = $1', [u.id])
+    const rows = await t.db.query('SELECT id_hash FROM sessions WHERE user_id = $1', [u.id])
     expect(rows.rows.map((r) => r.id_hash)).toContain(sha(u.session))
-    const raw = await t.db.pool.query(`SELECT count(*)::int AS n FROM sessions WHERE id_hash = $1`, [u.session])
+    const raw = await t.db.query(`SELECT count(*)::int AS n FROM sessions WHERE id_hash = $1`, [u.session])
     expect(raw.rows[0].n).toBe(0)
   })
 
@@ -149,7 +149,7 @@ describe('API keys', () => {
     expect(api_key.startsWith(g.prefix)).toBe(true)
     expect(JSON.stringify(g)).not.toContain(api_key)
     expect(errorOf(await t.call('POST', '/api/user/apikey', { session: u.session, form: { name: 'again' } }))).toEqual({ status: 400, code: 43 })
-    const stored = await t.db.pool.query('SELECT key_hash FROM api_keys WHERE user_id = $1', [u.id])
+    const stored = await t.db.query('SELECT key_hash FROM api_keys WHERE user_id = $1', [u.id])
     expect(stored.rows[0].key_hash).toBe(sha(api_key))
     // the key works for authenticate and signup
     expect((await t.call('GET', '/api/user/authenticate', { query: { login: u.login, password: u.password, api_key } })).statusCode).toBe(200)
@@ -162,6 +162,13 @@ describe('API keys', () => {
     const u = await t.signup()
     expect(errorOf(await t.call('POST', '/api/user/apikey', { session: u.session }))).toEqual({ status: 400, code: 4 })
     expect(errorOf(await t.call('POST', '/api/user/apikey', { form: { name: 'x' } }))).toEqual({ status: 401, code: 7 })
+  })
+
+  it('creates one key for concurrent requests; the others answer 400/43', async () => {
+    const u = await t.signup()
+    const answers = await Promise.all([0, 1, 2, 3].map((i) => t.call('POST', '/api/user/apikey', { session: u.session, form: { name: `app ${i}` } })))
+    expect(answers.filter((r) => r.statusCode === 200)).toHaveLength(1)
+    for (const r of answers.filter((r) => r.statusCode !== 200)) expect(errorOf(r)).toEqual({ status: 400, code: 43 })
   })
 })
 
@@ -180,16 +187,16 @@ describe('sign-up', () => {
     expect(String(r.headers['set-cookie'])).toContain(`HI_SESSION=${b.session_id}`)
     const me = (await t.call('GET', '/api/user', { session: b.session_id })).json()
     expect(me).toMatchObject({ id: b.id, login: f.login, firstName: 'Ann', lastName: 'Lee', pictureSource: 2, pictureHash: b.picture_hash })
-    const av = await t.db.pool.query('SELECT source FROM avatars WHERE hash = $1', [b.picture_hash])
+    const av = await t.db.query('SELECT source FROM avatars WHERE hash = $1', [b.picture_hash])
     expect(av.rows[0].source).toBe(2)
-    const stored = await t.db.pool.query('SELECT password_hash FROM users WHERE id = $1', [b.id])
+    const stored = await t.db.query('SELECT password_hash FROM users WHERE id = $1', [b.id])
     expect(stored.rows[0].password_hash).toMatch(/^\$argon2id\$/)
   })
 
   it('answers each contract code for bad sign-ups, and creates nothing', async () => {
     const taken = base()
     await t.call('POST', '/api/user/signup', { form: taken })
-    const count = async () => (await t.db.pool.query('SELECT count(*)::int AS n FROM users')).rows[0].n
+    const count = async () => (await t.db.query('SELECT count(*)::int AS n FROM users')).rows[0].n
     const before = await count()
     const cases: Array<[Record<string, string | undefined>, number, number]> = [
       [{ ...base(), login: taken.login.toUpperCase() }, 400, 21],
@@ -212,6 +219,20 @@ describe('sign-up', () => {
       expect({ form, ...errorOf(r) }).toEqual({ form, status, code })
     }
     expect(await count()).toBe(before)
+  })
+
+  it('names concurrent sign-ups for one login (21) or one email (22): one account each, never a 500', async () => {
+    const count = async () => (await t.db.query('SELECT count(*)::int AS n FROM users')).rows[0].n
+    const before = await count()
+    const sameLogin = base()
+    const byLogin = await Promise.all([0, 1, 2, 3].map((i) => t.call('POST', '/api/user/signup', { form: { ...sameLogin, email: `${i}-${sameLogin.email}` } })))
+    const sameEmail = base()
+    const byEmail = await Promise.all([0, 1, 2, 3].map((i) => t.call('POST', '/api/user/signup', { form: { ...sameEmail, login: `${sameEmail.login}${i}` } })))
+    for (const [answers, code] of [[byLogin, 21], [byEmail, 22]] as const) {
+      expect(answers.filter((r) => r.statusCode === 200)).toHaveLength(1)
+      for (const r of answers.filter((r) => r.statusCode !== 200)) expect(errorOf(r)).toEqual({ status: 400, code })
+    }
+    expect(await count()).toBe(before + 2)
   })
 
   it('sends a confirmation email whose link confirms the address once', async () => {

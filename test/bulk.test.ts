@@ -20,7 +20,7 @@ async function create(session: string, body: Record<string, unknown>) {
 }
 
 async function exists(id: number): Promise<{ archived: boolean } | null> {
-  const r = await t.db.pool.query('SELECT archived FROM items WHERE id = $1', [id])
+  const r = await t.db.query('SELECT archived FROM items WHERE id = $1', [id])
   return r.rows[0] ?? null
 }
 
@@ -51,11 +51,11 @@ describe('POST /item/deletemultiple', () => {
     const p = await create(u.session, { title: 'p', category: 0 })
     const up = await postMultipart(t, '/api/file/upload', { session: u.session, fields: { parent_id: p.id }, files: [{ field: 'file', name: 'a.bin', data: Buffer.alloc(5000, 7) }] })
     expect(up.statusCode).toBe(200)
-    const key = (await t.db.pool.query('SELECT storage_key FROM files WHERE item_id = $1', [up.json().id])).rows[0].storage_key
+    const key = (await t.db.query('SELECT storage_key FROM files WHERE item_id = $1', [up.json().id])).rows[0].storage_key
     expect(fs.existsSync(path.join(t.dataDir, 'files', key))).toBe(true)
     expect((await t.call('POST', '/api/item/deletemultiple', { session: u.session, body: { id: [p.id] } })).statusCode).toBe(200)
     expect(fs.existsSync(path.join(t.dataDir, 'files', key))).toBe(false)
-    expect(Number((await t.db.pool.query('SELECT storage_used FROM users WHERE id = $1', [u.id])).rows[0].storage_used)).toBe(0)
+    expect(Number((await t.db.query('SELECT storage_used FROM users WHERE id = $1', [u.id])).rows[0].storage_used)).toBe(0)
   })
 
   it('answers 400/5 for a malformed list (nothing deleted) and 400/4 without one', async () => {

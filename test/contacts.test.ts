@@ -153,7 +153,7 @@ describe('contacts', () => {
   it('search returns at most 50', async () => {
     const a = await t.signup()
     const tag = `many${process.pid}`
-    await t.db.pool.query(
+    await t.db.query(
       `INSERT INTO users (login, login_key, email, email_key, password_hash, picture_hash)
        SELECT $1 || g, $1 || g, $1 || g || '@example.com', $1 || g || '@example.com', 'x', $1 || 'pic' || g FROM generate_series(1, 60) g`,
       [tag],

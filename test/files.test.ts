@@ -38,7 +38,7 @@ async function upload(app: TestApp, session: string, data: Buffer, name: string,
 }
 
 async function storageUsed(app: TestApp, userId: number): Promise<number> {
-  const r = await app.db.pool.query<{ storage_used: number }>('SELECT storage_used FROM users WHERE id = $1', [userId])
+  const r = await app.db.query<{ storage_used: number }>('SELECT storage_used FROM users WHERE id = $1', [userId])
   return Number(r.rows[0]!.storage_used)
 }
 
@@ -53,12 +53,11 @@ describe('POST /file/upload', () => {
     const item = r.json()
     expect(item).toMatchObject({ category: 5, title: 'photo.png', file_size: png.length, parent: p.id, user_id: u.id })
     expect(typeof item.id).toBe('number')
-    expect(item.previews.map((x: { size: number }) => x.size)).toEqual([64, 256])
-    expect(item.previews[0]).toMatchObject({ width: 64, height: 43, content_type: 'image/png' })
-    expect(item.previews[1]).toMatchObject({ width: 256, height: 171 })
+    // squares up to 200 px, proportional ones up to 300 (contract §8.1; test/clients/previews.test.ts has the rest)
+    expect(item.previews.map((x: { type: string; size: number }) => `${x.type} ${x.size}`)).toEqual(['SQUARE 30', 'SQUARE 60', 'SQUARE 125', 'PROPORTIONAL 30', 'PROPORTIONAL 60', 'PROPORTIONAL 125', 'PROPORTIONAL 250'])
     expect(JSON.stringify(item.previews)).not.toContain('storage_key')
-    // the file and its two previews are on disk
-    expect(blobsOf(t).length).toBe(before + 3)
+    // the file and its seven previews are on disk
+    expect(blobsOf(t).length).toBe(before + 8)
     expect(await storageUsed(t, u.id)).toBe(png.length)
     // the item is an ordinary item: GET /item/{id}
     const got = await t.call('GET', `/api/item/${item.id}`, { session: u.session })
@@ -171,15 +170,15 @@ describe('limits', () => {
 
   it("charges a team's files to the team quota", async () => {
     const u = await t.signup()
-    const b = await t.db.pool.query<{ id: number }>(
+    const b = await t.db.query<{ id: number }>(
       `INSERT INTO businesses (title, domain_name, owner_id, storage_quota) VALUES ('T', $1, $2, 1) RETURNING id`,
       ['t' + crypto.randomBytes(4).toString('hex'), u.id],
     )
-    await t.db.pool.query('UPDATE users SET business_id = $1, business_level = 100, account_level = 200 WHERE id = $2', [b.rows[0]!.id, u.id])
+    await t.db.query('UPDATE users SET business_id = $1, business_level = 100, account_level = 200 WHERE id = $2', [b.rows[0]!.id, u.id])
     const ok = await upload(t, u.session, crypto.randomBytes(700_000), 'a.bin')
     expect(ok.statusCode).toBe(200)
     expect(errorOf(await upload(t, u.session, crypto.randomBytes(700_000), 'b.bin'))).toEqual({ status: 507, code: 20 })
-    const used = await t.db.pool.query('SELECT storage_used FROM businesses WHERE id = $1', [b.rows[0]!.id])
+    const used = await t.db.query('SELECT storage_used FROM businesses WHERE id = $1', [b.rows[0]!.id])
     expect(Number(used.rows[0].storage_used)).toBe(700_000)
     expect(await storageUsed(t, u.id)).toBe(0)
   })
@@ -251,12 +250,16 @@ describe('downloads', () => {
   it('serves the previews listed in the item', async () => {
     const u = await t.signup()
     const item = (await upload(t, u.session, await photo(400, 100), 'wide.png', {}, 'image/png')).json()
-    const d = await t.call('GET', `/api/file/${item.id}`, { session: u.session, query: { preview: 256 } })
+    const d = await t.call('GET', `/api/file/${item.id}`, { session: u.session, query: { preview: 250 } })
     expect(d.statusCode).toBe(200)
-    expect(d.headers['content-type']).toBe('image/png')
+    expect(d.headers['content-type']).toBe('image/jpeg')
     const meta = await sharp(d.rawPayload).metadata()
-    expect([meta.width, meta.height]).toEqual([256, 64])
+    expect([meta.width, meta.height]).toEqual([250, 63])
+    const square = await t.call('GET', `/api/file/${item.id}`, { session: u.session, query: { preview: 60, type: 'SQUARE' } })
+    expect(await sharp(square.rawPayload).metadata()).toMatchObject({ width: 60, height: 60 })
     expect(errorOf(await t.call('GET', `/api/file/${item.id}`, { session: u.session, query: { preview: 100 } }))).toEqual({ status: 404, code: 1 })
+    // squares only up to the shorter edge (100 px)
+    expect(errorOf(await t.call('GET', `/api/file/${item.id}`, { session: u.session, query: { preview: 125, type: 'SQUARE' } }))).toEqual({ status: 404, code: 1 })
   })
 })
 
@@ -271,12 +274,13 @@ describe('deleting', () => {
     expect(a.statusCode).toBe(200)
     expect(b.statusCode).toBe(200)
     const added = blobsOf(t).filter((x) => !before.has(x))
-    expect(added.length).toBe(4)
+    // a.png, its seven previews, b.txt
+    expect(added.length).toBe(9)
     expect((await t.call('DELETE', `/api/item/${p.id}`, { session: u.session })).statusCode).toBe(200)
     const left = new Set(blobsOf(t))
     expect(added.filter((x) => left.has(x))).toEqual([])
     expect(await storageUsed(t, u.id)).toBe(0)
-    const queued = await t.db.pool.query('SELECT count(*)::int AS n FROM deleted_blobs')
+    const queued = await t.db.query('SELECT count(*)::int AS n FROM deleted_blobs')
     expect(queued.rows[0].n).toBe(0)
   })
 })

@@ -16,7 +16,7 @@ const teamWith = (members: number) => makeTeam(t, members)
 
 async function makeAdmin(u: User) {
   // no route sets business levels yet: an administrator is made directly in the database
-  await t.db.pool.query('UPDATE users SET business_level = 10 WHERE id = $1', [u.id])
+  await t.db.query('UPDATE users SET business_level = 10 WHERE id = $1', [u.id])
 }
 
 describe('groups', () => {

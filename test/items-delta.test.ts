@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, errorOf, type TestApp } from './helpers/app.js'
 import { itemsApi, type U } from './items-helpers.js'
 import { buildApp } from '../src/app.js'
-import { connectDb } from '../src/db/prisma.js'
+import { connectDb } from '../src/platform/db/pool.js'
 
 let t: TestApp
 let api: ReturnType<typeof itemsApi>
@@ -83,10 +83,10 @@ describe('changed for the caller', () => {
     const x = await api.create(a, { title: 'later shared' })
     await new Promise((r) => setTimeout(r, 20))
     const c0 = (await delta(u, 0)).cursor
-    await api.put(a, x.id, { permissions: [{ principal: u.id, level: 20 }] })
+    await api.put(a, x.id, { permissions: [{ principal: a.id, level: 100 }, { principal: u.id, level: 20 }] })
     const d1 = await delta(u, c0)
     expect(d1.body).toEqual([expect.objectContaining({ id: x.id, changed: true, permission: 20 })])
-    await api.put(a, x.id, { permissions: [] })
+    await api.put(a, x.id, { permissions: [{ principal: a.id, level: 100 }] })
     const d2 = await delta(u, d1.cursor)
     expect(d2.body).toEqual([])
   })
@@ -100,9 +100,9 @@ describe('changed for the caller', () => {
     await new Promise((r) => setTimeout(r, 20))
     const c0 = (await delta(u, 0)).cursor
     await new Promise((r) => setTimeout(r, 20))
-    await t.db.pool.query('INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)', [g, u.id])
-    const { touchVisibility } = await import('../src/services/access.js')
-    await touchVisibility(t.db.pool, [u.id])
+    await t.db.query('INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)', [g, u.id])
+    const { touchVisibility } = await import('../src/items/repository.js')
+    await touchVisibility(t.db, [u.id])
     const d = await delta(u, c0)
     expect(changedIds(d.body)).toEqual([x.id, own.id].sort((p, q) => p - q))
   })
@@ -110,7 +110,7 @@ describe('changed for the caller', () => {
   it('archived items are left out of GET /item and the delta', async () => {
     const u = await t.signup()
     const x = await api.create(u, { title: 'arch' })
-    await t.db.pool.query('UPDATE items SET archived = true WHERE id = $1', [x.id])
+    await t.db.query('UPDATE items SET archived = true WHERE id = $1', [x.id])
     expect(await api.list(u)).toEqual([])
     expect((await delta(u, 0)).body).toEqual([])
     expect(errorOf(await api.get(u, x.id))).toEqual({ status: 404, code: 1 })

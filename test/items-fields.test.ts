@@ -22,7 +22,7 @@ describe('guid and version', () => {
     const x = await api.create(a, { guid, title: 'one' })
     const again = await api.create(a, { guid, title: 'two' })
     expect(again).toEqual(x)
-    expect((await t.db.pool.query('SELECT count(*)::int AS n FROM items WHERE guid = $1', [guid])).rows[0].n).toBe(1)
+    expect((await t.db.query('SELECT count(*)::int AS n FROM items WHERE guid = $1', [guid])).rows[0].n).toBe(1)
   })
   it("someone else's guid → 400/6", async () => {
     const x = await api.create(a, { guid: 'retry-guid-2', title: 'one' })
@@ -80,11 +80,11 @@ describe('projects, short names and issue ids', () => {
   it('short_name is unique per team: a teammate cannot reuse it (400/80), another team can', async () => {
     const [owner, mate, other] = await Promise.all([t.signup(), t.signup(), t.signup()])
     const team = await api.business(owner.id)
-    await t.db.pool.query('UPDATE users SET business_id = $1 WHERE id = ANY($2::bigint[])', [team, [owner.id, mate.id]])
+    await t.db.query('UPDATE users SET business_id = $1 WHERE id = ANY($2::bigint[])', [team, [owner.id, mate.id]])
     expect((await api.create(owner, { title: 'Team project', category: 0, short_name: 'TEAMP' })).short_name).toBe('TEAMP')
     const dup = await t.call('POST', '/api/item', { session: mate.session, body: { title: 'mine', category: 0, short_name: 'teamp' } })
     expect(errorOf(dup)).toEqual({ status: 400, code: 80 })
-    const mates = await t.db.pool.query('SELECT count(*)::int AS n FROM items WHERE user_id = $1', [mate.id])
+    const mates = await t.db.query('SELECT count(*)::int AS n FROM items WHERE user_id = $1', [mate.id])
     expect(mates.rows[0].n).toBe(0)
     expect((await api.create(other, { title: 'theirs', category: 0, short_name: 'TEAMP' })).short_name).toBe('TEAMP')
   })
@@ -100,7 +100,7 @@ describe('dates in the caller time zone', () => {
     expect(x.end_date).toBe('2016-09-01T00:00:00.000+04:00')
     expect(x.time_create).toMatch(/\+04:00$/)
     // another caller sees the same instant in UTC
-    await t.db.pool.query(`INSERT INTO item_permissions (item_id, principal, level) VALUES ($1, $2, 10)`, [x.id, String(a.id)])
+    await t.db.query(`INSERT INTO item_permissions (item_id, principal, level) VALUES ($1, $2, 10)`, [x.id, String(a.id)])
     expect((await api.get(a, x.id)).json().start_date).toBe('2016-08-31T07:00:00.000+00:00')
   })
   it('a malformed date → 400/5', async () => {
@@ -115,12 +115,12 @@ describe('tags, contact, location', () => {
     const r = await api.put(a, x.id, { tags: JSON.stringify(['urgent']) })
     expect(r.json().tags).toEqual(['urgent'])
     expect((await api.put(a, x.id, { tags: '' })).json().tags).toBeNull()
-    const space = (await t.db.pool.query(`SELECT DISTINCT space FROM tags t JOIN item_tags it ON it.tag_id = t.id`)).rows
+    const space = (await t.db.query(`SELECT DISTINCT space FROM tags t JOIN item_tags it ON it.tag_id = t.id`)).rows
     expect(space.every((s) => s.space === `u:${a.id}`)).toBe(true)
   })
   it('the same tags in another order or case are no change (no version, no history, no level needed); another tag is one', async () => {
     const x = await api.create(a, { title: 'tag order', tags: ['alpha', 'beta'], permissions: [{ principal: b.id, level: 10 }] })
-    const tagRows = async () => (await t.db.pool.query(`SELECT count(*)::int AS n FROM item_history WHERE item_id = $1 AND property_name = 'tag'`, [x.id])).rows[0].n
+    const tagRows = async () => (await t.db.query(`SELECT count(*)::int AS n FROM item_history WHERE item_id = $1 AND property_name = 'tag'`, [x.id])).rows[0].n
     for (const tags of [['beta', 'alpha'], ['Beta', 'ALPHA']]) {
       const r = await api.put(b, x.id, { tags })
       expect(r.statusCode).toBe(200)
@@ -215,7 +215,7 @@ describe('alerts (§8.5)', () => {
     for (const [alerts, code] of [[[{ timeType: 3 }], 4], [[{ timeType: 1 }], 4], [[{ timeType: 7, time: 1 }], 6]] as const) {
       expect(errorOf(await api.put(a, x.id, { alerts }))).toEqual({ status: 400, code })
     }
-    expect((await t.db.pool.query('SELECT count(*)::int AS n FROM item_alerts WHERE item_id = $1', [x.id])).rows[0].n).toBe(0)
+    expect((await t.db.query('SELECT count(*)::int AS n FROM item_alerts WHERE item_id = $1', [x.id])).rows[0].n).toBe(0)
   })
 })
 
@@ -255,7 +255,7 @@ describe('history', () => {
   it('create and every field change write typed rows with the actor name', async () => {
     const x = await api.create(a, { title: 'h' })
     await api.put(a, x.id, { title: 'h2', priority: 30000, completed: true, due_date: '2030-01-01T00:00:00Z', tags: 'x' })
-    const r = await t.db.pool.query('SELECT property_name, property_type, value, user_id, user_name FROM item_history WHERE item_id = $1 ORDER BY id', [x.id])
+    const r = await t.db.query('SELECT property_name, property_type, value, user_id, user_name FROM item_history WHERE item_id = $1 ORDER BY id', [x.id])
     const rows = r.rows.map((h) => [h.property_name, h.property_type, h.value])
     expect(rows).toEqual([
       ['created', 'VOID', null],
@@ -271,7 +271,7 @@ describe('history', () => {
   it('a refused change writes no history', async () => {
     const x = await api.create(a, { title: 'h', permissions: [{ principal: b.id, level: 10 }] })
     await api.put(b, x.id, { title: 'nope' })
-    const r = await t.db.pool.query('SELECT count(*)::int AS n FROM item_history WHERE item_id = $1', [x.id])
+    const r = await t.db.query('SELECT count(*)::int AS n FROM item_history WHERE item_id = $1', [x.id])
     expect(r.rows[0].n).toBe(1)
   })
 })
@@ -282,17 +282,17 @@ describe('delete removes files and their blobs', () => {
     const f = await api.create(a, { title: 'file.txt', category: 5, parent: p.id })
     const keys = ['it/' + f.id + '/blob', 'it/' + f.id + '/p1']
     for (const k of keys) await t.deps.storage.putBuffer(k, Buffer.from('data'), 'text/plain')
-    await t.db.pool.query(
+    await t.db.query(
       `INSERT INTO files (item_id, storage_key, content_type, size, name, owner_id, previews) VALUES ($1, $2, 'text/plain', 4, 'file.txt', $3, $4)`,
-      [f.id, keys[0], a.id, JSON.stringify([{ size: 100, storage_key: keys[1], content_type: 'image/png', width: 10, height: 10 }])],
+      [f.id, keys[0], a.id, JSON.stringify([{ size: 125, type: 'SQUARE', storage_key: keys[1], content_type: 'image/png', width: 125, height: 125 }])],
     )
     const got = (await api.get(a, f.id)).json()
     expect(got.file_size).toBe(4)
-    expect(got.previews).toEqual([{ size: 100, content_type: 'image/png', width: 10, height: 10 }])
+    expect(got.previews).toEqual([{ size: 125, type: 'SQUARE', url: expect.stringMatching(/^http:\/\/hitask\.test\/api\/file\/\d+\?preview=125&type=SQUARE&expires=\d+&signature=/) }])
     for (const k of keys) expect(await t.deps.storage.exists(k)).toBe(true)
     expect((await t.call('DELETE', `/api/item/${p.guid}`, { session: a.session })).statusCode).toBe(200)
     for (const k of keys) expect(await t.deps.storage.exists(k)).toBe(false)
-    expect((await t.db.pool.query('SELECT count(*)::int AS n FROM files WHERE item_id = $1', [f.id])).rows[0].n).toBe(0)
+    expect((await t.db.query('SELECT count(*)::int AS n FROM files WHERE item_id = $1', [f.id])).rows[0].n).toBe(0)
   })
 })
 
@@ -305,7 +305,7 @@ describe('item limit', () => {
       expect((await t2.call('POST', '/api/item', { session: u.session, body: { title: '2' } })).statusCode).toBe(200)
       const r = await t2.call('POST', '/api/item', { session: u.session, body: { title: '3' } })
       expect(errorOf(r)).toEqual({ status: 507, code: 20 })
-      expect((await t2.db.pool.query('SELECT count(*)::int AS n FROM items')).rows[0].n).toBe(2)
+      expect((await t2.db.query('SELECT count(*)::int AS n FROM items')).rows[0].n).toBe(2)
       expect((await t2.call('POST', '/api/item', { session: u.session, body: { title: '1', guid: 'limit-guid-1' } })).json()).toEqual(first)
     } finally {
       await t2.close()

@@ -21,18 +21,18 @@ export function itemsApi(t: TestApp) {
     },
     /** the stored row, bypassing the API (to check nothing changed) */
     async row(id: number) {
-      const r = await t.db.pool.query('SELECT * FROM items WHERE id = $1', [id])
-      const p = await t.db.pool.query('SELECT principal, level FROM item_permissions WHERE item_id = $1 ORDER BY principal', [id])
+      const r = await t.db.query('SELECT * FROM items WHERE id = $1', [id])
+      const p = await t.db.query('SELECT principal, level FROM item_permissions WHERE item_id = $1 ORDER BY principal', [id])
       return r.rows[0] ? { ...r.rows[0], perms: Object.fromEntries(p.rows.map((x) => [x.principal, x.level])) } : null
     },
     async business(ownerId: number) {
-      const r = await t.db.pool.query(`INSERT INTO businesses (title, domain_name, owner_id) VALUES ('B', $1, $2) RETURNING id`, ['d' + crypto.randomBytes(5).toString('hex'), ownerId])
+      const r = await t.db.query(`INSERT INTO businesses (title, domain_name, owner_id) VALUES ('B', $1, $2) RETURNING id`, ['d' + crypto.randomBytes(5).toString('hex'), ownerId])
       return r.rows[0].id as number
     },
     async group(businessId: number, members: number[]) {
       const id = crypto.randomUUID()
-      await t.db.pool.query(`INSERT INTO groups (id, business_id, name) VALUES ($1, $2, 'g')`, [id, businessId])
-      for (const m of members) await t.db.pool.query('INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)', [id, m])
+      await t.db.query(`INSERT INTO groups (id, business_id, name) VALUES ($1, $2, 'g')`, [id, businessId])
+      for (const m of members) await t.db.query('INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)', [id, m])
       return id
     },
   }

@@ -15,7 +15,7 @@ beforeAll(async () => {
 afterAll(async () => t?.close())
 
 async function counts() {
-  const r = await t.db.pool.query(`SELECT (SELECT count(*) FROM items)::int AS items, (SELECT count(*) FROM item_permissions)::int AS perms,
+  const r = await t.db.query(`SELECT (SELECT count(*) FROM items)::int AS items, (SELECT count(*) FROM item_permissions)::int AS perms,
     (SELECT count(*) FROM item_history)::int AS history, (SELECT count(*) FROM tags)::int AS tags`)
   return r.rows[0]
 }

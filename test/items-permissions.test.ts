@@ -30,20 +30,20 @@ describe('levels and input forms', () => {
   it('a level outside the list → 400/6, nothing stored', async () => {
     const r = await t.call('POST', '/api/item', { session: owner.session, body: { title: 'x', permissions: [{ principal: b.id, level: 55 }] } })
     expect(errorOf(r)).toEqual({ status: 400, code: 6 })
-    expect((await t.db.pool.query(`SELECT count(*)::int AS n FROM items WHERE title = 'x'`)).rows[0].n).toBe(0)
+    expect((await t.db.query(`SELECT count(*)::int AS n FROM items WHERE title = 'x'`)).rows[0].n).toBe(0)
   })
 
   it('an unknown or malformed principal → 400/6', async () => {
     const x = await sharedWith(10)
     const before = await api.row(x.id)
-    await refused(await api.put(owner, x.id, { permissions: [{ principal: 987654, level: 10 }] }), x.id, before, 400, 6)
-    await refused(await api.put(owner, x.id, { permissions: [{ principal: 'not a principal!', level: 10 }] }), x.id, before, 400, 6)
+    await refused(await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: 987654, level: 10 }] }), x.id, before, 400, 6)
+    await refused(await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: 'not a principal!', level: 10 }] }), x.id, before, 400, 6)
   })
 
   it('accepts the legacy map form and JSON text', async () => {
     const x = await api.create(owner, { title: 'legacy', permissions: JSON.stringify({ [b.id]: 20 }) })
     expect(permsOf(x)).toEqual({ [owner.id]: 100, [b.id]: 20 })
-    const r = await t.call('PUT', `/api/item/${x.id}`, { session: owner.session, form: { permissions: JSON.stringify([{ principal: String(c.id), level: 30 }, { principal: b.id, level: 20 }]) } })
+    const r = await t.call('PUT', `/api/item/${x.id}`, { session: owner.session, form: { permissions: JSON.stringify([{ principal: owner.id, level: 100 }, { principal: String(c.id), level: 30 }, { principal: b.id, level: 20 }]) } })
     expect(r.statusCode).toBe(200)
     expect(permsOf(r.json())).toEqual({ [owner.id]: 100, [b.id]: 20, [c.id]: 30 })
     expect(r.json().shared).toBe(true)
@@ -72,10 +72,12 @@ describe('levels and input forms', () => {
 })
 
 describe('the owner rule', () => {
-  it('a list without the owner gets the owner at 100', async () => {
+  it("a new item's list without the owner gets the owner at 100; an update's → 400/76", async () => {
     const x = await sharedWith(10)
     expect(permsOf(x)).toEqual({ [owner.id]: 100, [b.id]: 10 })
-    const r = await api.put(owner, x.id, { permissions: [{ principal: b.id, level: 20 }] })
+    const before = await api.row(x.id)
+    await refused(await api.put(owner, x.id, { permissions: [{ principal: b.id, level: 20 }] }), x.id, before, 400, 76)
+    const r = await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 20 }] })
     expect(permsOf(r.json())).toEqual({ [owner.id]: 100, [b.id]: 20 })
   })
 
@@ -112,7 +114,7 @@ describe('per-field levels (403/3, nothing changed)', () => {
       const x = await sharedWith(below, field === 'assignee' ? { assignee: c.id } : field === 'participants' ? { participants: [c.id] } : {})
       const before = await api.row(x.id)
       await refused(await api.put(b, x.id, body), x.id, before, 403, 3)
-      await t.db.pool.query('UPDATE item_permissions SET level = $1 WHERE item_id = $2 AND principal = $3', [needed, x.id, String(b.id)])
+      await t.db.query('UPDATE item_permissions SET level = $1 WHERE item_id = $2 AND principal = $3', [needed, x.id, String(b.id)])
       const r = await api.put(b, x.id, body)
       expect(r.statusCode).toBe(200)
       expect(r.json().version).toBe(2)
@@ -147,24 +149,24 @@ describe('permissions needs 70 to add and raise up to 70, 100 for the rest', () 
   it('at 60 any permission change → 403/3', async () => {
     const x = await sharedWith(60)
     const before = await api.row(x.id)
-    await refused(await api.put(b, x.id, { permissions: [{ principal: b.id, level: 60 }, { principal: c.id, level: 10 }] }), x.id, before, 403, 3)
+    await refused(await api.put(b, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 60 }, { principal: c.id, level: 10 }] }), x.id, before, 403, 3)
   })
   it('at 70: adds a principal at ≤ 70 and raises to 70', async () => {
     const x = await sharedWith(70, { permissions: [{ principal: b.id, level: 70 }, { principal: d.id, level: 10 }] })
-    const r = await api.put(b, x.id, { permissions: [{ principal: b.id, level: 70 }, { principal: c.id, level: 70 }, { principal: d.id, level: 50 }] })
+    const r = await api.put(b, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 70 }, { principal: c.id, level: 70 }, { principal: d.id, level: 50 }] })
     expect(r.statusCode).toBe(200)
     expect(permsOf(r.json())).toEqual({ [owner.id]: 100, [b.id]: 70, [c.id]: 70, [d.id]: 50 })
   })
   it('at 70: granting above 70, lowering or removing → 403/3', async () => {
     const x = await sharedWith(70, { permissions: [{ principal: b.id, level: 70 }, { principal: d.id, level: 30 }] })
     const before = await api.row(x.id)
-    await refused(await api.put(b, x.id, { permissions: [{ principal: b.id, level: 70 }, { principal: d.id, level: 30 }, { principal: c.id, level: 80 }] }), x.id, before, 403, 3)
-    await refused(await api.put(b, x.id, { permissions: [{ principal: b.id, level: 70 }, { principal: d.id, level: 20 }] }), x.id, before, 403, 3)
-    await refused(await api.put(b, x.id, { permissions: [{ principal: b.id, level: 70 }] }), x.id, before, 403, 3)
+    await refused(await api.put(b, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 70 }, { principal: d.id, level: 30 }, { principal: c.id, level: 80 }] }), x.id, before, 403, 3)
+    await refused(await api.put(b, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 70 }, { principal: d.id, level: 20 }] }), x.id, before, 403, 3)
+    await refused(await api.put(b, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 70 }] }), x.id, before, 403, 3)
   })
   it('at 100: lowers and removes', async () => {
     const x = await sharedWith(100, { permissions: [{ principal: b.id, level: 100 }, { principal: d.id, level: 30 }] })
-    const r = await api.put(b, x.id, { permissions: [{ principal: b.id, level: 100 }, { principal: c.id, level: 80 }] })
+    const r = await api.put(b, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 100 }, { principal: c.id, level: 80 }] })
     expect(permsOf(r.json())).toEqual({ [owner.id]: 100, [b.id]: 100, [c.id]: 80 })
   })
 })
@@ -184,7 +186,7 @@ describe('parent rules', () => {
   it('adding a principal not on the parent → 400/73', async () => {
     const { child } = await project()
     const before = await api.row(child.id)
-    await refused(await api.put(owner, child.id, { permissions: [{ principal: b.id, level: 30 }, { principal: c.id, level: 60 }, { principal: d.id, level: 10 }] }), child.id, before, 400, 73)
+    await refused(await api.put(owner, child.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 30 }, { principal: c.id, level: 60 }, { principal: d.id, level: 10 }] }), child.id, before, 400, 73)
     const r = await t.call('POST', '/api/item', { session: owner.session, body: { title: 'c2', parent: child.id, permissions: [{ principal: d.id, level: 10 }] } })
     expect(errorOf(r)).toEqual({ status: 400, code: 73 })
   })
@@ -192,26 +194,26 @@ describe('parent rules', () => {
   it('a level below the parent → 400/77', async () => {
     const { child } = await project()
     const before = await api.row(child.id)
-    await refused(await api.put(owner, child.id, { permissions: [{ principal: b.id, level: 20 }, { principal: c.id, level: 60 }] }), child.id, before, 400, 77)
+    await refused(await api.put(owner, child.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 20 }, { principal: c.id, level: 60 }] }), child.id, before, 400, 77)
   })
 
   it('removing a principal of the parent → 400/74', async () => {
     const { child } = await project()
     const before = await api.row(child.id)
-    await refused(await api.put(owner, child.id, { permissions: [{ principal: c.id, level: 60 }] }), child.id, before, 400, 74)
+    await refused(await api.put(owner, child.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: c.id, level: 60 }] }), child.id, before, 400, 74)
   })
 
   it('a higher level than the parent is fine', async () => {
     const { child } = await project()
-    const r = await api.put(owner, child.id, { permissions: [{ principal: b.id, level: 50 }, { principal: c.id, level: 60 }] })
+    const r = await api.put(owner, child.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 50 }, { principal: c.id, level: 60 }] })
     expect(permsOf(r.json())).toEqual({ [owner.id]: 100, [b.id]: 50, [c.id]: 60 })
   })
 
   it('parent changes flow down: new principals and raised floors; removed principals go', async () => {
     const { p, child } = await project()
     const grand = await api.create(owner, { title: 'grand', parent: child.id })
-    await api.put(owner, child.id, { permissions: [{ principal: b.id, level: 50 }, { principal: c.id, level: 60 }] })
-    const r = await api.put(owner, p.id, { permissions: [{ principal: b.id, level: 40 }, { principal: d.id, level: 20 }] })
+    await api.put(owner, child.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 50 }, { principal: c.id, level: 60 }] })
+    const r = await api.put(owner, p.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 40 }, { principal: d.id, level: 20 }] })
     expect(r.statusCode).toBe(200)
     expect(permsOf((await api.get(owner, child.id)).json())).toEqual({ [owner.id]: 100, [b.id]: 50, [d.id]: 20 })
     // grand got b at 50 when the child was raised (floors flow down) and keeps it
@@ -222,8 +224,8 @@ describe('parent rules', () => {
 
   it('cascadeAcl=1 makes every descendant equal to the parent', async () => {
     const { p, child } = await project()
-    await api.put(owner, child.id, { permissions: [{ principal: b.id, level: 80 }, { principal: c.id, level: 60 }] })
-    const r = await api.put(owner, p.id, { permissions: [{ principal: b.id, level: 30 }, { principal: c.id, level: 60 }], cascadeAcl: 1 })
+    await api.put(owner, child.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 80 }, { principal: c.id, level: 60 }] })
+    const r = await api.put(owner, p.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 30 }, { principal: c.id, level: 60 }], cascadeAcl: 1 })
     expect(r.statusCode).toBe(200)
     expect(permsOf((await api.get(owner, child.id)).json())).toEqual({ [owner.id]: 100, [b.id]: 30, [c.id]: 60 })
   })
@@ -233,7 +235,7 @@ describe('parent rules', () => {
     expect(errorOf(await t.call('POST', '/api/item', { session: b.session, body: { title: 'c', parent: p.id } }))).toEqual({ status: 403, code: 3 })
     expect(errorOf(await t.call('POST', '/api/item', { session: d.session, body: { title: 'c', parent: p.id } }))).toEqual({ status: 404, code: 1 })
     expect(errorOf(await t.call('POST', '/api/item', { session: b.session, body: { title: 'c', parentGuid: 'no-such-guid' } }))).toEqual({ status: 404, code: 1 })
-    await t.db.pool.query('UPDATE item_permissions SET level = 30 WHERE item_id = $1 AND principal = $2', [p.id, String(b.id)])
+    await t.db.query('UPDATE item_permissions SET level = 30 WHERE item_id = $1 AND principal = $2', [p.id, String(b.id)])
     const child = (await t.call('POST', '/api/item', { session: b.session, body: { title: 'c', parent: p.id } })).json()
     expect(child).toMatchObject({ user_id: b.id, permission: 100, parent: p.id })
     expect(permsOf(child)).toEqual({ [owner.id]: 100, [b.id]: 100 })
@@ -262,9 +264,9 @@ describe('assignee and participants', () => {
   it("removing the assignee's or a participant's permission → 400/78", async () => {
     const x = await api.create(owner, { title: 'top', assignee: b.id, participants: [c.id] })
     const before = await api.row(x.id)
-    await refused(await api.put(owner, x.id, { permissions: [{ principal: c.id, level: 50 }] }), x.id, before, 400, 78)
-    await refused(await api.put(owner, x.id, { permissions: [{ principal: b.id, level: 50 }] }), x.id, before, 400, 78)
-    const r = await api.put(owner, x.id, { permissions: [{ principal: b.id, level: 20 }, { principal: c.id, level: 10 }] })
+    await refused(await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: c.id, level: 50 }] }), x.id, before, 400, 78)
+    await refused(await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 50 }] }), x.id, before, 400, 78)
+    const r = await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: b.id, level: 20 }, { principal: c.id, level: 10 }] })
     expect(r.statusCode).toBe(200)
   })
 })

@@ -73,12 +73,12 @@ describe('the request log', () => {
     secrets.session3 = withKey.json().session_id
 
     // a crash while the session is in the query string
-    await t.db.pool.query('ALTER TABLE users RENAME COLUMN last_name TO last_name_gone')
+    await t.db.query('ALTER TABLE users RENAME COLUMN last_name TO last_name_gone')
     try {
       const crash = await t.call('GET', `/api/user?session_id=${session2}&api_key=${API_KEY}`)
       expect(errorOf(crash)).toEqual({ status: 500, code: 100 })
     } finally {
-      await t.db.pool.query('ALTER TABLE users RENAME COLUMN last_name_gone TO last_name')
+      await t.db.query('ALTER TABLE users RENAME COLUMN last_name_gone TO last_name')
     }
 
     const log = t.logLines.join('')

@@ -8,9 +8,13 @@ import { z } from 'zod'
 import { createTestApp, type TestApp } from './helpers/app.js'
 import { registerOpenApi } from '../src/http/openapi.js'
 import { defineRoutes } from '../src/http/route.js'
-import { bool, fail, id, int, jsonish, list, nullable, num, opt, text } from '../src/http/fields.js'
-import { registerErrorHandling, statusForCode } from '../src/http/errors.js'
+import { bool, fail, id, int, jsonish, list, nullable, num, opt, text } from '../src/platform/fields.js'
+import { errors, statusForCode } from '../src/platform/errors.js'
+import { registerErrorHandling } from '../src/http/error-handler.js'
 import { registerParams } from '../src/http/params.js'
+import { isRawAnswer } from '../src/platform/responses.js'
+import { compileErrors, validate } from '@readme/openapi-parser'
+import ical from 'node-ical'
 
 let t: TestApp
 const routes: RouteOptions[] = []
@@ -106,6 +110,123 @@ describe('GET /api/openapi.json', () => {
   })
 })
 
+describe('the answers in the document', () => {
+  it('passes a standard OpenAPI 3.1 validator (@readme/openapi-parser)', async () => {
+    const result = await validate(structuredClone(doc))
+    expect(result.valid ? [] : compileErrors(result)).toEqual([])
+    expect(result.warnings).toEqual([])
+  })
+
+  it('every declared route declares its answer (only the refused-version catch-all never succeeds)', () => {
+    const declared = routes.filter((r) => (r.config as any)?.auth && r.method !== 'HEAD')
+    const without = declared.filter((r) => !(r.config as any).answer && !r.url.includes('__unsupported_version__')).map((r) => `${r.method} ${r.url}`)
+    expect(without).toEqual([])
+  })
+
+  it('each JSON answer is in the document with its schema and an example that the schema accepts', () => {
+    const problems: string[] = []
+    for (const r of routes.filter((x) => (x.config as any)?.answer && x.method !== 'HEAD')) {
+      const answer = (r.config as any).answer
+      const op = doc.paths[openapiPath(r.url)]?.[String(r.method).toLowerCase()]
+      const ok = op?.responses?.['200']
+      if (isRawAnswer(answer)) {
+        const media = ok?.content?.[answer.contentType]
+        if (!media) problems.push(`${r.method} ${r.url}: no ${answer.contentType} answer`)
+        // a text answer shows an example in /docs; bytes (files, pictures, workbooks) cannot
+        else if (answer.text && (typeof media.example !== 'string' || !media.example)) problems.push(`${r.method} ${r.url}: no example of its ${answer.contentType} answer`)
+        if (answer.contentType.includes(';') || answer.contentType !== answer.contentType.toLowerCase()) problems.push(`${r.method} ${r.url}: ${answer.contentType} is not a bare media type`)
+        continue
+      }
+      const media = ok?.content?.['application/json']
+      if (!media?.schema || media.example === undefined) {
+        problems.push(`${r.method} ${r.url}: no schema or example`)
+        continue
+      }
+      const parsed = (answer as z.ZodType).safeParse(media.example)
+      if (!parsed.success) problems.push(`${r.method} ${r.url}: example rejected: ${parsed.error.message.slice(0, 300)}`)
+    }
+    expect(problems).toEqual([])
+  })
+
+  it('names the shapes as components the client gets one type each of', () => {
+    expect(Object.keys(doc.components.schemas)).toEqual(
+      expect.arrayContaining(['Item', 'ChangedItem', 'UnchangedItem', 'User', 'SignIn', 'Contact', 'Business', 'BusinessList', 'Group', 'Tag', 'Comment', 'HistoryEntry', 'FileUrl', 'Preferences', 'ApiKey', 'Ok']),
+    )
+    const item = doc.components.schemas.Item
+    // contract §8.1: every field present (required), null when unset
+    expect(item.required).toEqual(expect.arrayContaining(['children', 'previews', 'permissions', 'alerts', 'parentGuid']))
+    expect(item.required.length).toBe(Object.keys(item.properties).length)
+    expect(item.properties.children).toMatchObject({ anyOf: [{ type: 'boolean', const: true }, { type: 'null' }] })
+    expect(item.properties.previews.anyOf[0].items).toEqual({ $ref: '#/components/schemas/Preview' })
+    expect(doc.paths['/api/item'].get.responses['200'].content['application/json'].schema).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Item' } })
+    expect(doc.paths['/api/item'].get.responses['200'].headers['X-Cursor']).toBeTruthy()
+    expect(doc.paths['/api/item/{id}'].get.responses['200'].content['application/json'].schema).toEqual({ $ref: '#/components/schemas/Item' })
+    // an error answer shows its envelope with an example message
+    expect(doc.paths['/api/item/{id}'].get.responses['404'].content['application/json'].example).toEqual({ error_message: 'Item not found', response_status: 1 })
+  })
+})
+
+describe('answers that are not JSON', () => {
+  const okOf = (path: string, method = 'get') => doc.paths[path][method].responses['200']
+
+  it('declare their content type, an example of the text ones, their headers and a 304 where there is one', () => {
+    const csv = okOf('/api/export/csv').content
+    expect(Object.keys(csv)).toEqual(['text/csv'])
+    expect(csv['text/csv'].schema).toEqual({ type: 'string' })
+    expect(csv['text/csv'].example.split('\r\n')[0]).toBe('Title,Description,Start,End,Priority,Time estimate,Time spent,Tags')
+    expect(okOf('/api/export/csv').headers['Content-Disposition']).toBeTruthy()
+    const xlsx = okOf('/api/export/xlsx').content
+    expect(Object.keys(xlsx)).toEqual(['application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'])
+    expect(Object.values<any>(xlsx)[0].schema).toEqual({ type: 'string', format: 'binary' })
+
+    const feed = doc.paths['/api/calendar/{file}'].get.responses
+    expect(feed['200'].content['text/calendar'].example).toMatch(/^BEGIN:VCALENDAR\r\n[\s\S]*END:VCALENDAR\r\n$/)
+    // the example is a calendar a standard parser reads: one event and one to-do
+    const parsed = Object.values<any>(ical.sync.parseICS(feed['200'].content['text/calendar'].example))
+    expect(parsed.filter((c) => c.type === 'VEVENT' || c.type === 'VTODO').map((c) => [c.type, c.summary])).toEqual([
+      ['VEVENT', 'Design review'],
+      ['VTODO', 'Send the invoices'],
+    ])
+    expect(feed['200'].headers.ETag).toBeTruthy()
+    expect(feed['304'].description).toMatch(/If-None-Match/)
+    expect(feed['304'].content).toBeUndefined()
+
+    const live = okOf('/api/item/live').content
+    expect(Object.keys(live)).toEqual(['text/event-stream'])
+    expect(live['text/event-stream'].example).toContain('event: change\ndata: {"cursor":')
+
+    for (const method of ['get', 'post']) expect(Object.keys(okOf('/api/unsubscribe', method).content)).toEqual(['text/html'])
+    // the JSON answers of the same domains are named shapes
+    expect(okOf('/api/user/calendar').content['application/json'].schema).toEqual({ $ref: '#/components/schemas/CalendarAddress' })
+    expect(okOf('/api/import/upload', 'post').content['application/json'].schema).toEqual({ type: 'array', items: { $ref: '#/components/schemas/ParsedItem' } })
+    expect(okOf('/api/import', 'post').content['application/json'].schema).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Item' } })
+    expect(okOf('/api/webhook').content['application/json'].schema).toEqual({ type: 'array', items: { $ref: '#/components/schemas/Webhook' } })
+    expect(okOf('/api/webhook', 'post').content['application/json'].schema).toEqual({ $ref: '#/components/schemas/WebhookCreated' })
+    expect(okOf('/api/user/push/key').content['application/json'].schema).toEqual({ $ref: '#/components/schemas/PushKey' })
+    expect(okOf('/api/user/authenticateExternal').content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SignIn' })
+    expect(okOf('/api/user/external').content['application/json'].schema).toEqual({ type: 'array', items: { $ref: '#/components/schemas/ExternalAccount' } })
+  })
+
+  it('are sent with the content type their route declares', async () => {
+    const u = await t.signup()
+    const created = await t.call('POST', '/api/item', { session: u.session, form: { title: 'dated', category: '2', start_date: '2030-01-02T10:00:00Z' } })
+    expect(created.statusCode).toBe(200)
+    const declared = (path: string) => Object.keys(okOf(path).content)[0]
+    const media = (r: { headers: Record<string, unknown> }) => String(r.headers['content-type']).split(';')[0]
+    for (const path of ['/api/export/csv', '/api/export/xlsx']) {
+      const r = await t.call('GET', path, { session: u.session })
+      expect(r.statusCode).toBe(200)
+      expect(media(r)).toBe(declared(path))
+    }
+    const address = (await t.call('GET', '/api/user/calendar', { session: u.session })).json().url as string
+    const feed = await t.call('GET', new URL(address).pathname)
+    expect(feed.statusCode).toBe(200)
+    expect(media(feed)).toBe(declared('/api/calendar/{file}'))
+    const again = await t.call('GET', new URL(address).pathname, { headers: { 'if-none-match': String(feed.headers.etag) } })
+    expect(again.statusCode).toBe(304)
+  })
+})
+
 describe('Swagger UI at /docs', () => {
   it('serves the page and its assets from the package, no CDN', async () => {
     const page = await t.call('GET', '/docs/')
@@ -143,7 +264,7 @@ describe('the document builds from the zod helpers of src/http/fields.ts', () =>
         name: text(64),
       })
       .superRefine((v, ctx) => {
-        if (v.count < 0) fail(ctx, 6, 'count is not valid')
+        if (v.count < 0) fail(ctx, errors.invalidData('count'))
       })
     route({
       method: ['GET', 'PUT'],
@@ -174,8 +295,10 @@ describe('the document builds from the zod helpers of src/http/fields.ts', () =>
     expect(body.required).not.toContain('title')
     const ok = get.responses['200'].content['application/json'].schema
     expect(ok.properties).toMatchObject({ id: { type: 'number' }, tags: { type: 'array' } })
-    expect(Object.keys(get.responses).sort()).toEqual(['200', '400', '404', '429', '500'])
-    expect(get.responses['400'].content['application/json'].schema.properties.response_status.enum).toEqual([4, 5, 6])
+    // declared codes plus those of src/http/codes.ts: malformed input (5, 25, 46), a required
+    // parameter (4), the rate limit (67), a crash (500) or an unavailable database (503)
+    expect(Object.keys(get.responses).sort()).toEqual(['200', '400', '404', '429', '500', '503'])
+    expect(get.responses['400'].content['application/json'].schema.properties.response_status.enum).toEqual([4, 5, 6, 25, 46])
     // the response schema documents the answer, it does not reshape it
     const r = await app.inject({ method: 'GET', url: '/api/probe/g1?count=1&item_id=2&permissions=[]&name=x&title=&extra=1' })
     expect(r.statusCode).toBe(200)

@@ -2,7 +2,7 @@
 import fs from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, errorOf, type TestApp } from './helpers/app.js'
-import { PREFERENCES } from '../src/services/preferences.js'
+import { PREFERENCES } from '../src/users/preferences.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -86,7 +86,7 @@ describe('setting', () => {
     const now = (await t.call('GET', '/api/user/preferences', { session: u.session })).json()
     expect(now.language).toBe('en')
     expect(now.time_zone).toBe('UTC')
-    const rows = await t.db.pool.query('SELECT count(*)::int AS n FROM user_preferences WHERE user_id = $1', [u.id])
+    const rows = await t.db.query('SELECT count(*)::int AS n FROM user_preferences WHERE user_id = $1', [u.id])
     expect(rows.rows[0].n).toBe(0)
   })
 

@@ -46,9 +46,9 @@ describe('npm run seed', { timeout: 120_000 }, () => {
   })
 
   it('a second run changes nothing', async () => {
-    const before = await t.db.pool.query('SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM items) AS i')
+    const before = await t.db.query('SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM items) AS i')
     expect(await seed(t.app, API_KEY, readMail)).toBe(false)
-    const after = await t.db.pool.query('SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM items) AS i')
+    const after = await t.db.query('SELECT (SELECT count(*) FROM users) AS u, (SELECT count(*) FROM items) AS i')
     expect(after.rows).toEqual(before.rows)
   })
 })

@@ -38,7 +38,7 @@ describe('tags of a user without a team', () => {
     expect(again.json()).toEqual(tag)
     expect((await getItem(u, item.id)).version).toBe(item.version + 1)
     // the change is in the item's history (read from the table: GET /item/history is another module's)
-    const h = await t.db.pool.query('SELECT value FROM item_history WHERE item_id = $1 AND property_name = $2', [item.id, 'tag'])
+    const h = await t.db.query('SELECT value FROM item_history WHERE item_id = $1 AND property_name = $2', [item.id, 'tag'])
     expect(h.rows.map((x) => x.value)).toEqual(['Work'])
     // a tag added by item update shares the row
     const other = await createItem(t, u, { title: 'Other', tags: 'work,home' })

@@ -64,7 +64,7 @@ describe('POST /business', () => {
   it('formats storage used from bytes', async () => {
     const { owner } = await team()
     const me = (await t.call('GET', '/api/user', { session: owner.session })).json()
-    await t.db.pool.query('UPDATE businesses SET storage_used = $2 WHERE id = $1', [me.businessId, 157_000_000])
+    await t.db.query('UPDATE businesses SET storage_used = $2 WHERE id = $1', [me.businessId, 157_000_000])
     const b = (await t.call('GET', '/api/business', { session: owner.session })).json()
     expect(b.storageUsed).toBe(157)
     expect(b.storageUsedFormatted).toBe('157MB')
@@ -97,7 +97,7 @@ describe('GET /list/business', () => {
     await inviteAndToken(owner, u.email)
     const r = await t.call('GET', '/api/list/business', { session: u.session })
     expect(r.statusCode).toBe(200)
-    const b = r.json().business
+    const b = r.json()
     expect(b).toMatchObject({
       level: 0,
       domainName: null,
@@ -126,7 +126,7 @@ describe('GET /list/business', () => {
   it('for an owner: level, domain, everyoneGroupId and invitations sent', async () => {
     const { owner, domainName } = await team('Acme 2')
     await inviteAndToken(owner, `nobody-${n}@example.com`, 'Jane Roe')
-    const b = (await t.call('GET', '/api/list/business', { session: owner.session })).json().business
+    const b = (await t.call('GET', '/api/list/business', { session: owner.session })).json()
     const groups = (await t.call('GET', '/api/group', { session: owner.session })).json()
     expect(b).toMatchObject({ level: 100, domainName, canInvite: true, title: 'Acme 2', license_usage: 2, license_count: 4, everyoneGroupId: groups[0].id, inv_get: [] })
     expect(b.domainId).toBe((await t.call('GET', '/api/user', { session: owner.session })).json().businessId)
@@ -170,7 +170,7 @@ describe('invitations', () => {
     })
     expectError(again, 412, 45)
     // and no account was created
-    const { rows } = await t.db.pool.query('SELECT 1 FROM users WHERE login_key = $1', [login + 'x'])
+    const { rows } = await t.db.query('SELECT 1 FROM users WHERE login_key = $1', [login + 'x'])
     expect(rows.length).toBe(0)
     const outsider = await t.signup()
     expectError(await t.call('POST', '/api/team/member/accept', { session: outsider.session, form: { token } }), 412, 45)
@@ -192,14 +192,14 @@ describe('invitations', () => {
     const { owner } = await team()
     const u = await t.signup()
     await inviteAndToken(owner, u.email)
-    const inv = (await t.call('GET', '/api/list/business', { session: u.session })).json().business.inv_get[0]
+    const inv = (await t.call('GET', '/api/list/business', { session: u.session })).json().inv_get[0]
     expectError(await t.call('POST', '/api/team/member/accept', { session: u.session, form: { id: inv.id } }), 403, 19)
     const stranger = await t.signup()
     expectError(await t.call('POST', '/api/team/member/accept', { session: stranger.session, form: { id: inv.id } }), 404, 1)
     await confirmEmail(u)
     const r = await t.call('POST', '/api/team/member/accept', { session: u.session, form: { id: inv.id } })
     expect(r.statusCode, r.body).toBe(200)
-    const b = (await t.call('GET', '/api/list/business', { session: u.session })).json().business
+    const b = (await t.call('GET', '/api/list/business', { session: u.session })).json()
     expect(b).toMatchObject({ level: 1, inv_get: [] })
     expectError(await t.call('POST', '/api/team/member/accept', { session: u.session, form: { id: inv.id } }), 412, 45)
   })
@@ -209,12 +209,12 @@ describe('invitations', () => {
     const u = await t.signup()
     const token = await inviteAndToken(owner, u.email)
     await confirmEmail(u)
-    const inv = (await t.call('GET', '/api/list/business', { session: u.session })).json().business.inv_get[0]
+    const inv = (await t.call('GET', '/api/list/business', { session: u.session })).json().inv_get[0]
     const d = await t.call('POST', '/api/team/member/decline', { session: u.session, form: { id: inv.id } })
     expect(d.statusCode, d.body).toBe(200)
     expectError(await t.call('POST', '/api/team/member/accept', { session: u.session, form: { token } }), 412, 45)
     expectError(await t.call('POST', '/api/team/member/decline', { session: u.session, form: { id: inv.id } }), 412, 45)
-    const sent = (await t.call('GET', '/api/list/business', { session: owner.session })).json().business.inv_sent
+    const sent = (await t.call('GET', '/api/list/business', { session: owner.session })).json().inv_sent
     expect(sent).toEqual([expect.objectContaining({ id: inv.id, userId: u.id, declined: true })])
   })
 
@@ -383,7 +383,7 @@ describe('concurrency', () => {
     const failed = rs.filter((r) => r.statusCode !== 200)
     expect(ok.length).toBe(1)
     expect(failed.map((r) => [r.statusCode, r.json().response_status])).toEqual([[412, 45]])
-    const { rows } = await t.db.pool.query('SELECT count(*)::int AS n FROM users WHERE login_key = ANY($1)', [logins])
+    const { rows } = await t.db.query('SELECT count(*)::int AS n FROM users WHERE login_key = ANY($1)', [logins])
     expect(rows[0].n).toBe(1)
     expect((await t.call('GET', '/api/team', { session: owner.session })).json().map((c: any) => c.id)).toContain(ok[0]!.json().id)
   })

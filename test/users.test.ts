@@ -27,10 +27,10 @@ describe('isOnline', () => {
     const team = await makeTeam(t, 1)
     const mate = team.members[0]!
     const seen = async () => ((await t.call('GET', '/api/team', { session: team.owner.session })).json() as Array<{ id: number; isOnline: boolean }>).find((m) => m.id === mate.id)!.isOnline
-    await t.db.pool.query(`UPDATE users SET last_seen_at = now() - interval '4 minutes' WHERE id = $1`, [mate.id])
+    await t.db.query(`UPDATE users SET last_seen_at = now() - interval '4 minutes' WHERE id = $1`, [mate.id])
     expect(await seen()).toBe(true)
-    await t.db.pool.query(`UPDATE users SET last_seen_at = now() - interval '6 minutes' WHERE id = $1`, [mate.id])
-    await t.db.pool.query(`UPDATE sessions SET last_used_at = now() - interval '6 minutes' WHERE user_id = $1`, [mate.id])
+    await t.db.query(`UPDATE users SET last_seen_at = now() - interval '6 minutes' WHERE id = $1`, [mate.id])
+    await t.db.query(`UPDATE sessions SET last_used_at = now() - interval '6 minutes' WHERE user_id = $1`, [mate.id])
     expect(await seen()).toBe(false)
     // a request of their own brings them back
     expect((await t.call('GET', '/api/user', { session: mate.session })).json().isOnline).toBe(true)
@@ -107,7 +107,7 @@ describe('email confirmation', () => {
     expect(errorOf(await t.call('GET', '/api/user/confirm'))).toEqual({ status: 400, code: 4 })
     const u = await t.signup()
     const token = t.smtp!.tokenIn(await t.smtp!.waitFor(u.email))
-    await t.db.pool.query(`UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [u.id])
+    await t.db.query(`UPDATE one_time_tokens SET expires_at = now() - interval '1 second' WHERE user_id = $1`, [u.id])
     expect(errorOf(await t.call('GET', '/api/user/confirm', { query: { token } }))).toEqual({ status: 400, code: 6 })
     expect((await t.call('GET', '/api/user', { session: u.session })).json().emailConfirmed).toBeNull()
   })
@@ -115,7 +115,7 @@ describe('email confirmation', () => {
   it('stores tokens hashed', async () => {
     const u = await t.signup()
     const token = t.smtp!.tokenIn(await t.smtp!.waitFor(u.email))
-    const raw = await t.db.pool.query('SELECT count(*)::int AS n FROM one_time_tokens WHERE token_hash = $1', [token])
+    const raw = await t.db.query('SELECT count(*)::int AS n FROM one_time_tokens WHERE token_hash = $1', [token])
     expect(raw.rows[0].n).toBe(0)
   })
 })

@@ -2,7 +2,8 @@
 // contract's error envelope (503, code 100, Connection: close) rather than Fastify's own
 // 503 body; requests already in flight finish (src/server.ts), their connections closed after.
 import type { FastifyInstance } from 'fastify'
-import { ApiError, Code, sendError } from './errors.js'
+import { errors } from '../platform/errors.js'
+import { sendError } from './error-handler.js'
 
 export function registerClosing(app: FastifyInstance) {
   let closing = false
@@ -18,6 +19,6 @@ export function registerClosing(app: FastifyInstance) {
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return
     reply.header('connection', 'close')
-    return sendError(reply, new ApiError(Code.INTERNAL_ERROR, 'The server is shutting down, please retry', 503, { 'Retry-After': '1' }))
+    return sendError(reply, errors.unavailable('The server is shutting down, please retry', 1))
   })
 }

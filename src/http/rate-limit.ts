@@ -1,77 +1,107 @@
-// Per-client request budget (contract §2): every client, keyed by its API key and user, or
-// by its address when anonymous, gets RATE_LIMIT_PER_MINUTE requests a minute; over it
-// 429/67 with Retry-After and X-RateLimit-* headers. The counters are a CounterStore
-// (Redis when configured, so several instances share one budget).
-import type { FastifyInstance } from 'fastify'
-import rateLimit from '@fastify/rate-limit'
+// Per-client request budget (contract §2, §15, docs/security.md): RATE_LIMIT_PER_MINUTE
+// requests a minute per signed-in user (whatever API key the session came with: a new key is
+// no new budget), and per address for every request without a valid session (anonymous
+// ones, and those whose session id names no session). An address over its budget is refused
+// when the request arrives, before its body is read or its session looked up, so bogus
+// session ids get 429 as cheaply as anything. Over a budget: 429/67 with Retry-After and
+// X-RateLimit-* headers. The counters are a CounterStore (Redis when configured, so several
+// instances share one budget); a broken Redis does not take the API down with it.
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Deps } from '../deps.js'
-import { ApiError, Code } from './errors.js'
-import type { CounterStore } from '../services/counters.js'
+import { errors } from '../platform/errors.js'
 
-function storeFor(counters: CounterStore) {
-  return class CounterRateLimitStore {
-    incr(key: string, cb: (err: Error | null, r?: { current: number; ttl: number }) => void, timeWindow: number) {
-      counters.hit('req:' + key, timeWindow).then(
-        (r) => cb(null, { current: r.count, ttl: Math.max(0, r.resetAt - Date.now()) }),
-        (e) => cb(e),
-      )
-    }
-    child() {
-      return this
-    }
+const WINDOW_MS = 60_000
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** false: not counted by the per-client rate limit */
+    rateLimit?: boolean
   }
 }
 
-export async function registerRateLimit(app: FastifyInstance, deps: Deps) {
-  await app.register(rateLimit, {
-    global: true,
-    // after the session is known (preValidation), so a signed-in client has its own budget
-    hook: 'preHandler',
-    max: deps.config.RATE_LIMIT_PER_MINUTE,
-    timeWindow: 60_000,
-    store: storeFor(deps.counters) as any,
-    // a broken Redis must not take the API down with it
-    skipOnError: true,
-    keyGenerator: (req) => {
-      const u = req.user
-      if (u) return `k:${u.apiKeyHash.slice(0, 16)}:u:${u.id}`
-      return `ip:${req.ip}`
-    },
-    errorResponseBuilder: (_req, ctx) =>
-      new ApiError(Code.CUSTOM_API_KEY_USAGE_LIMIT_EXCEEDED, 'You are performing too many API requests per second', 429, {
-        'Retry-After': String(Math.max(1, Math.ceil(ctx.ttl / 1000))),
-      }),
-  })
+export function isRateLimited(req: FastifyRequest): boolean {
+  return req.routeOptions.config?.rateLimit !== false
+}
+
+const addressKey = (req: FastifyRequest) => `req:ip:${req.ip}`
+const userKey = (userId: number) => `req:u:${userId}`
+
+function headersOf(limit: number, count: number, resetAt: number): Record<string, string> {
+  const reset = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000))
+  return {
+    'X-RateLimit-Limit': String(limit),
+    'X-RateLimit-Remaining': String(Math.max(0, limit - count)),
+    'X-RateLimit-Reset': String(reset),
+  }
+}
+
+function refusal(limit: number, resetAt: number) {
+  const h = headersOf(limit, limit, resetAt)
+  return errors.tooManyRequests({ ...h, 'Retry-After': h['X-RateLimit-Reset']! })
 }
 
 /**
- * Failed sign-ins have their own, tighter budget: per address per minute and per login per
- * 15 minutes. Checked before the password is verified, counted only on failure.
+ * What this instance last learned of each address's budget (from a read, or from counting a
+ * request), so that a request from an address under its budget costs no extra counter read
+ * more than once a second, and one over it none at all. Counting an anonymous request returns
+ * the shared count, which keeps this fresh where it matters; another instance's count is seen
+ * within ADDRESS_FRESH_MS.
  */
-export async function checkAuthFailureBudget(deps: Deps, ip: string, login: string) {
-  const [byIp, byLogin] = await Promise.all([
-    deps.counters.peek(`authfail:ip:${ip}`, 60_000),
-    deps.counters.peek(`authfail:login:${login.toLowerCase()}`, 15 * 60_000),
-  ])
-  const over = [
-    byIp.count >= deps.config.AUTH_FAIL_PER_MINUTE_PER_ADDRESS ? byIp : null,
-    byLogin.count >= deps.config.AUTH_FAIL_PER_15MIN_PER_LOGIN ? byLogin : null,
-  ].filter(Boolean) as { resetAt: number }[]
-  if (over.length) {
-    const resetAt = Math.max(...over.map((o) => o.resetAt))
-    const retry = Math.max(1, Math.ceil((resetAt - Date.now()) / 1000))
-    throw new ApiError(Code.CUSTOM_API_KEY_USAGE_LIMIT_EXCEEDED, 'You are performing too many API requests per second', 429, {
-      'Retry-After': String(retry),
-      'X-RateLimit-Limit': String(deps.config.AUTH_FAIL_PER_15MIN_PER_LOGIN),
-      'X-RateLimit-Remaining': '0',
-      'X-RateLimit-Reset': String(retry),
-    })
+const ADDRESS_FRESH_MS = 1000
+type Known = { count: number; resetAt: number; readAt: number }
+const knownOf = new WeakMap<object, { byKey: Map<string, Known>; sweptAt: number }>()
+
+function known(deps: Deps) {
+  let k = knownOf.get(deps.counters)
+  if (!k) knownOf.set(deps.counters, (k = { byKey: new Map(), sweptAt: Date.now() }))
+  return k
+}
+
+function remember(deps: Deps, key: string, r: { count: number; resetAt: number }, now: number) {
+  const k = known(deps)
+  k.byKey.set(key, { ...r, readAt: now })
+  if (now - k.sweptAt > WINDOW_MS) {
+    k.sweptAt = now
+    for (const [key2, e] of k.byKey) if (e.resetAt <= now) k.byKey.delete(key2)
   }
 }
 
-export async function countAuthFailure(deps: Deps, ip: string, login: string) {
-  await Promise.all([
-    deps.counters.hit(`authfail:ip:${ip}`, 60_000),
-    deps.counters.hit(`authfail:login:${login.toLowerCase()}`, 15 * 60_000),
-  ])
+/** onRequest: an address whose budget is spent is refused before anything else is done */
+export async function refuseSpentAddress(deps: Deps, req: FastifyRequest) {
+  if (!isRateLimited(req)) return
+  const limit = deps.config.RATE_LIMIT_PER_MINUTE
+  const key = addressKey(req)
+  const now = Date.now()
+  const last = known(deps).byKey.get(key)
+  if (last && last.resetAt > now) {
+    if (last.count >= limit) throw refusal(limit, last.resetAt)
+    if (now - last.readAt < ADDRESS_FRESH_MS) return
+  }
+  let r: { count: number; resetAt: number }
+  try {
+    r = await deps.counters.peek(key, WINDOW_MS)
+  } catch {
+    return
+  }
+  remember(deps, key, r, now)
+  if (r.count >= limit) throw refusal(limit, r.resetAt)
+}
+
+/**
+ * Counts the request against the user's budget (`userId`), or its address's (null); sets the
+ * X-RateLimit-* headers; 429/67 over the budget.
+ */
+export async function countRequest(deps: Deps, req: FastifyRequest, reply: FastifyReply, userId: number | null) {
+  if (!isRateLimited(req)) return
+  const limit = deps.config.RATE_LIMIT_PER_MINUTE
+  const key = userId === null ? addressKey(req) : userKey(userId)
+  let r: { count: number; resetAt: number }
+  try {
+    r = await deps.counters.hit(key, WINDOW_MS)
+  } catch {
+    return
+  }
+  if (userId === null) remember(deps, key, r, Date.now())
+  if (r.count > limit) throw refusal(limit, r.resetAt)
+  reply.headers(headersOf(limit, r.count, r.resetAt))
 }

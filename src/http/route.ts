@@ -4,11 +4,14 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify'
 import { z } from 'zod'
 import type { Deps } from '../deps.js'
-import { ApiError, errors } from './errors.js'
+import { ApiError, errors } from '../platform/errors.js'
 import { parseWith } from './validate.js'
 import { apiVersionOf } from './version.js'
-import { resolveSession, type SessionUser } from '../services/auth.js'
-import type { UploadedFile } from './params.js'
+import type { SessionUser } from '../users/sessions.js'
+import type { UploadedFile } from '../platform/uploads.js'
+import { isRawAnswer, type Answer } from '../platform/responses.js'
+import type { CodeFacts } from './codes.js'
+import { releaseUploads } from './params.js'
 
 /** session: a signed-in user is required; none: public; optional: user when a session is sent */
 export type AuthMode = 'session' | 'none' | 'optional'
@@ -33,16 +36,30 @@ export type RouteSpec<S extends z.ZodType, A extends AuthMode> = {
   params?: S
   summary?: string
   tags?: string[]
-  /** response codes this route can answer with, for the OpenAPI document */
+  /** response codes this route can answer with besides those of src/http/codes.ts, for the OpenAPI document */
   errors?: number[]
-  /** the success shape, for the OpenAPI document */
-  response?: z.ZodType
+  /**
+   * the success answer: the zod schema of its JSON (from the domain's schemas.ts), or
+   * `rawAnswer(contentType, …)` for bytes. The OpenAPI document and the generated client
+   * read it; the test suite checks every answer against it (src/http/response-check.ts).
+   * Absent only on routes that never succeed.
+   */
+  response?: Answer
+  /** headers of the success answer, for the OpenAPI document: name → description */
+  responseHeaders?: Record<string, string>
+  /** the example of the success answer in /docs; built from the schema's examples when absent */
+  example?: unknown
   /** multipart files accepted, streamed to temporary files */
-  files?: { maxBytes: number | ((deps: Deps) => number); tooLarge: (max: number) => ApiError }
+  files?: { maxBytes: number | ((deps: Deps) => number); tooLarge: (max: number) => ApiError; /** the multipart field the file comes in, for the OpenAPI document (default `file`) */ field?: string }
   /** served at the site root instead of under /api */
   root?: boolean
   /** false: not counted by the per-client rate limit */
   rateLimit?: boolean
+  /**
+   * the route changes something (for the cross-site rule, src/http/cross-site.ts); by default
+   * every method but GET and HEAD does: set it on a GET route that changes state
+   */
+  changes?: boolean
   handler: (ctx: RouteContext<z.infer<S>, A>) => Promise<unknown> | unknown
 }
 
@@ -52,44 +69,51 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     auth?: AuthMode
+    /** the codes the declaration lists */
     codes?: number[]
+    /** what decides the codes it can answer (src/http/codes.ts) */
+    codeFacts?: CodeFacts
+    /** the success answer, its headers and example (RouteSpec) */
+    answer?: Answer
+    answerHeaders?: Record<string, string>
+    answerExample?: unknown
+    fileField?: string
   }
 }
 
 export const API_PREFIX = '/api'
+
+/** whether a parameter schema has a required field (a request without it is 400/4) */
+function requiresParams(schema: z.ZodType | undefined): boolean {
+  if (!schema) return false
+  try {
+    const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as { required?: string[] }
+    return (json.required?.length ?? 0) > 0
+  } catch {
+    return true
+  }
+}
 const BODY_TYPES = ['application/x-www-form-urlencoded', 'application/json', 'multipart/form-data']
 
-/** the session id sent with a request: header, then parameter, then cookie (contract §2) */
-export function sessionIdOf(req: FastifyRequest): string | null {
-  const header = req.headers['x-hi-session']
-  if (typeof header === 'string' && header.trim()) return header.trim()
-  const param = req.p?.session_id
-  if (typeof param === 'string' && param.trim()) return param.trim()
-  const cookie = (req.cookies as Record<string, string | undefined> | undefined)?.HI_SESSION
-  if (cookie) {
-    // either the bare id or "session_id=<id>&…"
-    if (cookie.includes('=')) {
-      const m = /(?:^|&)session_id=([^&]*)/.exec(cookie)
-      if (!m?.[1]) return null
-      try {
-        return decodeURIComponent(m[1])
-      } catch {
-        return null // a malformed escape names no session
-      }
-    }
-    return cookie.trim() || null
-  }
-  return null
-}
+/** what every routes module exports by default: registers its routes (src/app.ts lists them) */
+export type RouteModule = (route: ReturnType<typeof defineRoutes>, deps: Deps, app: FastifyInstance) => void | Promise<void>
 
 export function defineRoutes(app: FastifyInstance, deps: Deps) {
-  return function route<S extends z.ZodType = z.ZodObject<{}>, A extends AuthMode = 'session'>(spec: RouteSpec<S, A>) {
+  return function route<S extends z.ZodType = z.ZodObject<Record<string, never>>, A extends AuthMode = 'session'>(spec: RouteSpec<S, A>) {
     const urls = Array.isArray(spec.url) ? spec.url : [spec.url]
     const auth: AuthMode = spec.auth ?? 'session'
     const schema = (spec.params ?? z.object({})) as z.ZodType
     const methods = Array.isArray(spec.method) ? spec.method : [spec.method]
     // one Fastify route per method, so each is documented with its own parameter location
     for (const url of urls) for (const method of methods) {
+      const codeFacts: CodeFacts = {
+        declared: spec.errors ?? [],
+        auth,
+        rateLimited: spec.rateLimit !== false,
+        requiresParams: requiresParams(spec.params),
+        acceptsFiles: Boolean(spec.files),
+        changes: spec.changes ?? (method !== 'GET' && method !== 'HEAD'),
+      }
       app.route({
         method,
         // an explicit HEAD replaces the one Fastify derives from the GET
@@ -98,7 +122,13 @@ export function defineRoutes(app: FastifyInstance, deps: Deps) {
         config: {
           auth,
           codes: spec.errors,
+          codeFacts,
+          answer: spec.response,
+          answerHeaders: spec.responseHeaders,
+          answerExample: spec.example,
+          fileField: spec.files ? (spec.files.field ?? 'file') : undefined,
           rateLimit: spec.rateLimit === false ? false : undefined,
+          changes: spec.changes,
           acceptFiles: spec.files
             ? {
                 maxBytes: typeof spec.files.maxBytes === 'function' ? spec.files.maxBytes(deps) : spec.files.maxBytes,
@@ -113,7 +143,8 @@ export function defineRoutes(app: FastifyInstance, deps: Deps) {
           // the handler; a GET reads the query string, other methods also a form, JSON or
           // multipart body
           ...(spec.params ? (method === 'GET' || method === 'HEAD' ? { querystring: spec.params } : { body: spec.params, consumes: BODY_TYPES }) : {}),
-          ...(spec.response ? { response: { 200: spec.response } } : {}),
+          // the JSON answer's schema, turned into JSON Schema by src/http/openapi.ts
+          ...(spec.response && !isRawAnswer(spec.response) ? { response: { 200: spec.response } } : {}),
         } as any,
         // the merged map is validated by `parseWith` below, not per request part, and the
         // response schema documents the answer without reshaping it
@@ -122,41 +153,30 @@ export function defineRoutes(app: FastifyInstance, deps: Deps) {
         handler: async (req, reply) => {
           const user = req.user
           if (auth === 'session' && !user) throw errors.sessionNotFound()
-          const p = parseWith(schema, req.p) as z.infer<S>
-          const result = await spec.handler({
-            p,
-            req,
-            reply,
-            deps,
-            user: user as any,
-            tz: user?.timeZone ?? 'UTC',
-            version: apiVersionOf(req.raw),
-            files: req.uploads ?? [],
-          })
-          if (reply.sent) return reply
+          let result: unknown
+          try {
+            const p = parseWith(schema, req.p) as z.infer<S>
+            result = await spec.handler({
+              p,
+              req,
+              reply,
+              deps,
+              user: user as any,
+              tz: user?.timeZone ?? 'UTC',
+              version: apiVersionOf(req.raw),
+              files: req.uploads ?? [],
+            })
+          } finally {
+            // the request's temporary files are removed once the response is over
+            releaseUploads(req)
+          }
+          // a handler that sent the answer itself returns the reply (the send may still be
+          // running through async onSend hooks, so reply.sent alone does not say it)
+          if (reply.sent || result === reply) return reply
           if (result === undefined) return reply.send({ response_status: 0 })
           return reply.send(result)
         },
       })
     }
   }
-}
-
-/** Resolves the session of routes that use one, before rate limiting and the handler. */
-export function registerSessionHook(app: FastifyInstance, deps: Deps) {
-  app.decorateRequest('user', null)
-  app.addHook('preValidation', async (req) => {
-    const mode = req.routeOptions.config?.auth
-    if (!mode || mode === 'none') return
-    const sid = sessionIdOf(req)
-    if (!sid) {
-      if (mode === 'session') throw errors.sessionNotFound()
-      return
-    }
-    try {
-      req.user = await resolveSession(deps, sid)
-    } catch (e) {
-      if (mode === 'session' || !(e instanceof ApiError)) throw e
-    }
-  })
 }

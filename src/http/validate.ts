@@ -2,22 +2,22 @@
 // over a maximum length → 25 "Maximum size for <field> is <n>", a refinement's own code,
 // anything else → 5 "Invalid data format of <field>".
 import type { z } from 'zod'
-import { ApiError, Code } from './errors.js'
+import { ApiError, errors } from '../platform/errors.js'
 
 export function zodToApiError(error: z.ZodError): ApiError {
   const issue = error.issues[0]!
   const field = issue.path.length ? issue.path.map(String).join('.') : 'request'
   const top = String(issue.path[0] ?? field)
   const custom = (issue as { params?: { code?: number } }).params?.code
-  if (custom !== undefined) return new ApiError(custom, issue.message)
+  if (custom !== undefined) return errors.withCode(custom, issue.message)
   if (issue.code === 'invalid_type' && (issue as { input?: unknown }).input === undefined) {
-    return new ApiError(Code.IS_MANDATORY, `${top} is mandatory`)
+    return errors.mandatory(top)
   }
-  if (issue.message === 'mandatory') return new ApiError(Code.IS_MANDATORY, `${top} is mandatory`)
+  if (issue.message === 'mandatory') return errors.mandatory(top)
   if (issue.code === 'too_big' && (issue as { origin?: string }).origin === 'string') {
-    return new ApiError(Code.EXCEEDED_SIZE, `Maximum size for ${top} is ${(issue as { maximum?: number | bigint }).maximum}`)
+    return errors.tooLarge(top, String((issue as { maximum?: number | bigint }).maximum))
   }
-  return new ApiError(Code.INVALID_DATA_FORMAT, `Invalid data format of ${field}`)
+  return errors.invalidFormat(field)
 }
 
 export function parseWith<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {

@@ -8,8 +8,10 @@ import pg from 'pg'
 import { inject } from 'vitest'
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
 import { buildApp, type BuildOptions } from '../../src/app.js'
-import { loadConfig, type Config } from '../../src/config.js'
-import { connectDb, type Db } from '../../src/db/prisma.js'
+import type { ResponseViolation } from '../../src/http/response-check.js'
+import { loadConfig, type Config } from '../../src/platform/config.js'
+import { connectDb, type Db } from '../../src/platform/db/pool.js'
+import { poolOptions } from '../../src/platform/db/open.js'
 import type { Deps } from '../../src/deps.js'
 import { startSmtp } from './smtp.js'
 
@@ -60,6 +62,11 @@ export async function createTestApp(
     onRoute?: BuildOptions['onRoute']
     /** use this database (already migrated; not dropped at close) instead of a new one */
     databaseUrl?: string
+    /**
+     * every answer is checked against its route's declared schema and codes (on for the whole
+     * suite); a test that breaks an answer on purpose passes its own handler
+     */
+    checkResponses?: (violation: ResponseViolation) => void
   } = {},
 ) {
   const database = opts.databaseUrl ? { url: opts.databaseUrl, drop: async () => {} } : await createTestDatabase()
@@ -74,13 +81,24 @@ export async function createTestApp(
       DATA_DIR: dataDir,
       LOG_LEVEL: 'info',
       PUBLIC_URL: 'http://hitask.test',
+      // the job workers (notifications) run only where a test asks for them
+      WORKERS_ENABLED: 'false',
+      // the tests' pool size unless a test sets DB_POOL_MAX (the pool settings come from the config)
+      DB_POOL_MAX: '5',
       ...(smtp ? { SMTP_URL: smtp.url } : {}),
       ...opts.env,
     },
     opts.config,
   )
-  const db: Db = connectDb(database.url, { max: 5 })
-  const { app, deps } = await buildApp({ config, db, logStream, onRoute: opts.onRoute })
+  const db: Db = connectDb(database.url, poolOptions(config))
+  const violations: ResponseViolation[] = []
+  const checkResponses =
+    opts.checkResponses ??
+    ((v: ResponseViolation) => {
+      violations.push(v)
+      console.error(`response check: ${v.method} ${v.url} (${v.route}) answered ${v.status} that ${v.problem}`)
+    })
+  const { app, deps } = await buildApp({ config, db, logStream, onRoute: opts.onRoute, checkResponses })
   const t = {
     app,
     deps: deps as Deps,
@@ -89,6 +107,8 @@ export async function createTestApp(
     config,
     dataDir,
     logLines,
+    /** answers that did not match their route's declaration (each also answered 500) */
+    violations,
     async close() {
       await app.close()
       await deps.counters.close()
@@ -97,6 +117,9 @@ export async function createTestApp(
       await smtp?.close()
       await database.drop()
       fs.rmSync(dataDir, { recursive: true, force: true })
+      if (violations.length) {
+        throw new Error(`${violations.length} answer(s) did not match their route's declaration:\n` + violations.map((v) => `  ${v.method} ${v.url} → ${v.status}: ${v.problem}`).join('\n'))
+      }
     },
     /** a request as a client sends it; `session` goes in the x-hi-session header */
     async call(method: string, url: string, o: { session?: string; query?: Record<string, unknown>; body?: unknown; form?: Record<string, unknown>; headers?: Record<string, string> } = {}): Promise<LightMyRequestResponse> {

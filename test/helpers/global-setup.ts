@@ -7,8 +7,8 @@ import os from 'node:os'
 import path from 'node:path'
 import pg from 'pg'
 import type { TestProject } from 'vitest/node'
-import { applyMigrations } from '../../src/db/schema-engine.js'
-import { startEmbeddedPostgres } from '../../src/db/embedded.js'
+import { applyMigrations } from '../../src/platform/db/migrations.js'
+import { startEmbeddedPostgres } from '../../src/platform/db/embedded.js'
 
 // unique per run: several runs may share one server (developers' worktrees, CI)
 const TEMPLATE = `hitask_tpl_${process.pid}_${Date.now().toString(36)}`

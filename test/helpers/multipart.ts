@@ -2,7 +2,7 @@
 // app.inject.
 import type { LightMyRequestResponse } from 'fastify'
 import type { TestApp } from './app.js'
-import { multipartBody, type FilePart } from '../../src/lib/multipart.js'
+import { multipartBody, type FilePart } from '../../src/platform/multipart.js'
 
 export type { FilePart }
 

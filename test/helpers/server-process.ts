@@ -66,7 +66,11 @@ export async function startServer(o: { databaseUrl: string; dataDir?: string; po
     out += b.toString()
     // a long run logs a line per request: keep the tail only
     if (out.length > 4_000_000) out = out.slice(-1_000_000)
-    for (const w of [...waiters]) if (out.includes(w.text)) (waiters.splice(waiters.indexOf(w), 1), w.resolve())
+    for (const w of [...waiters]) {
+      if (!out.includes(w.text)) continue
+      waiters.splice(waiters.indexOf(w), 1)
+      w.resolve()
+    }
   }
   proc.stdout!.on('data', onData)
   proc.stderr!.on('data', onData)

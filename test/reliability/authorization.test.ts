@@ -2,7 +2,10 @@
 // random grants, and random requests on every item, file, comment, tag, group and team route.
 // Each request must succeed exactly when the contract's rules (§6, §8.3, §9) allow it, fail
 // with the contract's code otherwise, never return anything outside the caller's rights, and a
-// refused request must change nothing in the database.
+// refused request must change nothing in the database. The cross-site rule (§15) as a
+// property too: random requests carrying only the HI_SESSION cookie (or the session_id
+// parameter) with random Sec-Fetch-Site and Origin headers are refused exactly when the rule
+// says so, and a refused one writes nothing.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { createTestApp, type TestApp } from '../helpers/app.js'
@@ -12,9 +15,11 @@ import { dbFingerprint } from './db-snapshot.js'
 import { report, scale } from './scale.js'
 
 const LEVELS = [0, 10, 20, 30, 40, 50, 60, 70, 80, 100]
+/** the app's CORS_ORIGINS; its PUBLIC_URL is http://hitask.test (test/helpers/app.ts) */
+const LISTED_ORIGIN = 'https://app.example.com'
 let t: TestApp
 let users: TestUser[] = []
-let groups: string[] = []
+const groups: string[] = []
 let everyone = ''
 
 /** the caller's level on every item, read from the stored lists (the property the rest checks against) */
@@ -23,10 +28,13 @@ type World = {
   items: Array<{ id: number; parent: number | null; owner: number; archived: boolean; category: number; completed: boolean }>
   businessLevel: Map<number, number | null>
   comments: Array<{ id: number; item: number; author: number }>
+  /** an item's stored list, and the principals a user acts as (for the move rule) */
+  list: (item: number) => Map<string, number>
+  principals: (user: number) => string[]
 }
 
 async function world(): Promise<World> {
-  const q = t.db.pool
+  const q = t.db
   const items = (await q.query('SELECT id, parent_id, user_id, archived, category, completed FROM items ORDER BY id')).rows.map((r) => ({ id: Number(r.id), parent: r.parent_id === null ? null : Number(r.parent_id), owner: Number(r.user_id), archived: r.archived, category: r.category, completed: r.completed }))
   const perms = (await q.query('SELECT item_id, principal, level FROM item_permissions')).rows
   const members = (await q.query('SELECT group_id, user_id FROM group_members')).rows
@@ -48,6 +56,8 @@ async function world(): Promise<World> {
     items,
     businessLevel,
     comments,
+    list: (item) => new Map((byItem.get(item) ?? []).map((p) => [p.principal, p.level])),
+    principals: (user) => [String(user), ...(groupsOf.get(user) ?? [])],
     level: (user, item) => {
       const mine = new Set([String(user), ...(groupsOf.get(user) ?? [])])
       return Math.max(0, ...(byItem.get(item) ?? []).filter((p) => mine.has(p.principal)).map((p) => p.level))
@@ -56,11 +66,11 @@ async function world(): Promise<World> {
 }
 
 beforeAll(async () => {
-  t = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '100000000', DELTA_MARGIN_MS: '0' } })
+  t = await createTestApp({ env: { RATE_LIMIT_PER_MINUTE: '100000000', DELTA_MARGIN_MS: '0', CORS_ORIGINS: LISTED_ORIGIN } })
   const team = await makeTeam(t, 2)
   everyone = team.everyone
   const admin = await joinTeam(t, team.owner)
-  await t.db.pool.query('UPDATE users SET business_level = 10 WHERE id = $1', [admin.id])
+  await t.db.query('UPDATE users SET business_level = 10 WHERE id = $1', [admin.id])
   const outsider = await t.signup()
   users = [team.owner, ...team.members, admin, outsider]
   for (const name of ['Design', 'Sales']) {
@@ -103,7 +113,7 @@ describe('authorization', () => {
   it('allows exactly what the rules allow and leaks nothing', async () => {
     const steps = scale(250, 2500)
     const ops = fc.sample(
-      fc.record({ kind: fc.nat(15), user: fc.nat(users.length - 1), item: fc.nat(10_000), other: fc.nat(10_000), level: fc.constantFrom(10, 20, 30, 40, 50, 60, 70), text: fc.string({ minLength: 1, maxLength: 12 }).map((s) => s.replace(/[^\w ]/g, 'x') || 'x') }),
+      fc.record({ kind: fc.nat(16), user: fc.nat(users.length - 1), item: fc.nat(10_000), other: fc.nat(10_000), level: fc.constantFrom(10, 20, 30, 40, 50, 60, 70), text: fc.string({ minLength: 1, maxLength: 12 }).map((s) => s.replace(/[^\w ]/g, 'x') || 'x') }),
       { numRuns: steps, seed: 20261129 },
     ) as Op[]
     const mismatches: string[] = []
@@ -113,7 +123,7 @@ describe('authorization', () => {
     const unchanged: string[] = []
     for (const op of ops) {
       const w = await world()
-      const fingerprint = await dbFingerprint(t.db.pool)
+      const fingerprint = await dbFingerprint(t.db)
       const u = users[op.user]!
       const live = w.items.filter((i) => !i.archived)
       // mostly existing items; sometimes one that does not exist
@@ -176,7 +186,7 @@ describe('authorization', () => {
           // sharing a top-level item with a principal not yet on it, at ≤ 70
           if (item.parent !== null || item.id === 999_999) continue
           const candidates = [...users.map((x) => String(x.id)), ...groups]
-          const res0 = await t.db.pool.query('SELECT principal, level FROM item_permissions WHERE item_id = $1', [item.id])
+          const res0 = await t.db.query('SELECT principal, level FROM item_permissions WHERE item_id = $1', [item.id])
           const on = new Set(res0.rows.map((r) => r.principal))
           const fresh = candidates.filter((p) => !on.has(p))
           if (!fresh.length) continue
@@ -220,7 +230,7 @@ describe('authorization', () => {
         case 12: {
           const g = groups[op.other % groups.length]!
           const member = users[op.other % (users.length - 1)]!
-          const isIn = (await t.db.pool.query('SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2', [g, member.id])).rowCount
+          const isIn = (await t.db.query('SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2', [g, member.id])).rowCount
           const method = isIn ? 'DELETE' : 'POST'
           label = `${method} /group/${g}/contact/${member.id} by ${u.id}`
           expectation = isAdmin ? OK : err(403, 3)
@@ -244,6 +254,45 @@ describe('authorization', () => {
           if (op.other % 4 !== 0) continue
           res = await t.call('DELETE', `/api/item/${item.id}`, { session: u.session })
           break
+        case 16: {
+          // a move under another item (§8.3): 60 on the item, 30 on the new parent, never under
+          // itself or a descendant; the subtree conforms to the new parent's list, a permission
+          // change by the caller: it needs the levels that change needs and never raises them
+          if (item.id === 999_999 || item.category === 0) continue
+          const targets = live.filter((i) => i.id !== item.parent)
+          const to = targets[op.other % targets.length]!
+          const below = new Set<number>([item.id])
+          for (let grew = true; grew; ) {
+            grew = false
+            for (const i of w.items) {
+              if (i.parent === null || !below.has(i.parent) || below.has(i.id)) continue
+              below.add(i.id)
+              grew = true
+            }
+          }
+          const TL = w.level(u.id, to.id)
+          label = `PUT /item/${item.id} parent=${to.id} (level ${TL} there)`
+          if (L < 10 || TL < 10) expectation = err(404, 1)
+          else if (below.has(to.id)) expectation = err(400, 6)
+          else if (TL < 30 || L < 60) expectation = err(403, 3)
+          else {
+            const current = w.list(item.id)
+            const conformed = new Map<string, number>()
+            for (const [p, lv] of w.list(to.id)) conformed.set(p, Math.max(lv, current.get(p) ?? 0))
+            conformed.set(String(item.owner), 100)
+            let need = 0
+            for (const [p, lv] of conformed) {
+              const was = current.get(p) ?? 0
+              if (lv > was) need = Math.max(need, lv > 70 ? 100 : 70)
+              else if (lv < was) need = 100
+            }
+            for (const p of current.keys()) if (!conformed.has(p)) need = 100
+            const after = Math.max(0, ...w.principals(u.id).map((p) => conformed.get(p) ?? 0))
+            expectation = L < need || after > L ? err(403, 3) : OK
+          }
+          res = await t.call('PUT', `/api/item/${item.id}`, { session: u.session, form: { parent: to.id } })
+          break
+        }
         default: {
           // lists: exactly the visible items, and tags only from them
           label = `lists of ${u.id}`
@@ -257,7 +306,7 @@ describe('authorization', () => {
           if (JSON.stringify(dids) !== JSON.stringify(want)) leaks.push(`delta/0 for ${u.id}: got ${dids} want ${want}`)
           const tags = (await t.call('GET', '/api/tag', { session: u.session })).json() as Array<{ name: string }>
           const allowedTags = new Set(
-            (await t.db.pool.query('SELECT DISTINCT tg.name_key FROM item_tags it JOIN tags tg ON tg.id = it.tag_id WHERE it.item_id = ANY($1::bigint[])', [want])).rows.map((r) => r.name_key),
+            (await t.db.query('SELECT DISTINCT tg.name_key FROM item_tags it JOIN tags tg ON tg.id = it.tag_id WHERE it.item_id = ANY($1::bigint[])', [want])).rows.map((r) => r.name_key),
           )
           for (const tag of tags) if (!allowedTags.has(tag.name.toLowerCase())) leaks.push(`GET /tag for ${u.id}: ${tag.name} is on no item they see`)
         }
@@ -269,12 +318,81 @@ describe('authorization', () => {
         const code = res.headers['content-type']?.toString().includes('json') ? res.json().response_status : undefined
         if (res.statusCode !== expectation.status || code !== expectation.code) mismatches.push(`${label} by ${u.id} (level ${L}): expected ${expectation.status}/${expectation.code}, got ${res.statusCode}/${code}`)
         else refused++
-        if (res.statusCode >= 400 && (await dbFingerprint(t.db.pool)) !== fingerprint) unchanged.push(`${label} by ${u.id} was refused but changed the database`)
+        if (res.statusCode >= 400 && (await dbFingerprint(t.db)) !== fingerprint) unchanged.push(`${label} by ${u.id} was refused but changed the database`)
       }
     }
     report('authorization', { requests: allowed + refused, allowed, refused, mismatches: mismatches.length, leaks: leaks.length, refusedButWrote: unchanged.length })
     expect(leaks).toEqual([])
     expect(unchanged).toEqual([])
     expect(mismatches).toEqual([])
+  })
+
+  it('refuses cookie-only requests that change something from another site, exactly as the rule says, and they write nothing', async () => {
+    const steps = scale(150, 1500)
+    const SITES = [undefined, 'cross-site', 'same-site', 'same-origin', 'none', 'Cross-Site']
+    const ORIGINS = [undefined, 'http://hitask.test', LISTED_ORIGIN, 'https://evil.example.com', 'null', 'http://hitask.test:8080', 'https://app.example.com.evil.com']
+    const ops = fc.sample(
+      fc.record({ kind: fc.nat(8), user: fc.nat(users.length - 1), pick: fc.nat(10_000), site: fc.nat(SITES.length - 1), origin: fc.nat(ORIGINS.length - 1), param: fc.nat(3) }),
+      { numRuns: steps, seed: 20261130 },
+    )
+    const trusted = new Set(['http://hitask.test', LISTED_ORIGIN])
+    const mismatches: string[] = []
+    const wrote: string[] = []
+    let refused = 0
+    let passed = 0
+    for (const op of ops) {
+      const u = users[op.user]!
+      const own = (await t.db.query('SELECT id, archived FROM items WHERE user_id = $1 ORDER BY id', [u.id])).rows.map((r) => ({ id: Number(r.id), archived: r.archived as boolean }))
+      const live = own.filter((i) => !i.archived)
+      if (!live.length) await createItem(t, u, { title: 'refill', category: 1 })
+      const item = live.length ? live[op.pick % live.length]!.id : (await t.db.query('SELECT max(id) AS id FROM items WHERE user_id = $1', [u.id])).rows[0].id
+      let archived = own.filter((i) => i.archived).map((i) => i.id)
+      if (op.kind === 6 && !archived.length) {
+        const a = await createItem(t, u, { title: 'to restore', category: 1 })
+        const r = await t.call('POST', '/api/item/archive', { session: u.session, form: { id: a.id } })
+        if (r.statusCode !== 200) mismatches.push(`archiving ${a.id}: ${r.statusCode}`)
+        archived = [a.id]
+      }
+      // what the request is: [method, url, params, changes]
+      const [method, url, params, changes]: [string, string, Record<string, unknown>, boolean] = [
+        ['POST', '/api/item', { title: 'cs' }, true],
+        ['PUT', `/api/item/${item}`, { title: 'cs renamed' }, true],
+        ['GET', `/api/item/${item}`, {}, false],
+        ['GET', '/api/item', {}, false],
+        ['POST', '/api/item/comment', { id: item, message: 'cs' }, true],
+        ['GET', `/api/item/read/${item}`, {}, true],
+        ['GET', '/api/archive/restore', { id: archived[op.pick % Math.max(1, archived.length)] }, true],
+        ['POST', '/api/tag', { name: 'cs', item_id: item }, true],
+        ['GET', '/api/tag', {}, false],
+      ][op.kind] as [string, string, Record<string, unknown>, boolean]
+      const site = SITES[op.site]
+      const origin = ORIGINS[op.origin]
+      // one request in four carries the session itself (the 2018 web client's session_id), never refused
+      const cookieOnly = op.param !== 0
+      const headers: Record<string, string> = { cookie: `HI_SESSION=${u.session}` }
+      if (site !== undefined) headers['sec-fetch-site'] = site
+      if (origin !== undefined) headers.origin = origin
+      const crossSite = site !== undefined ? !['same-origin', 'none'].includes(site.toLowerCase()) : origin !== undefined && !trusted.has(origin)
+      const expectRefusal = cookieOnly && changes && crossSite
+      const all = cookieOnly ? params : { ...params, session_id: u.session }
+      const label = `${method} ${url} site=${site} origin=${origin} ${cookieOnly ? 'cookie' : 'session_id'}`
+      const fingerprint = await dbFingerprint(t.db)
+      const res = method === 'GET' ? await t.call(method, url, { query: all, headers }) : await t.call(method, url, { form: all, headers })
+      if (expectRefusal) {
+        const code = res.statusCode === 403 ? res.json().response_status : undefined
+        if (res.statusCode !== 403 || code !== 3) mismatches.push(`${label}: expected 403/3, got ${res.statusCode} ${res.body.slice(0, 120)}`)
+        else refused++
+        if ((await dbFingerprint(t.db)) !== fingerprint) wrote.push(`${label} was refused but changed the database`)
+      } else {
+        // the caller's own things: allowed
+        if (res.statusCode !== 200) mismatches.push(`${label}: expected 200, got ${res.statusCode} ${res.body.slice(0, 120)}`)
+        else passed++
+      }
+    }
+    report('cross-site', { requests: refused + passed, refused, passed, mismatches: mismatches.length, refusedButWrote: wrote.length })
+    expect(wrote).toEqual([])
+    expect(mismatches).toEqual([])
+    expect(refused).toBeGreaterThan(0)
+    expect(passed).toBeGreaterThan(0)
   })
 })

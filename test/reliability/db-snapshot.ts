@@ -1,9 +1,9 @@
 // A fingerprint of everything a request could have written, to prove a refused request wrote
 // nothing. Session bookkeeping (last_used_at, last_seen_at) is left out: every authenticated
 // request touches it by design.
-import type pg from 'pg'
+import type { Sql } from '../../src/platform/db/pool.js'
 
-export async function dbFingerprint(pool: pg.Pool): Promise<string> {
+export async function dbFingerprint(pool: Sql): Promise<string> {
   const tables = await pool.query<{ table_name: string }>(
     `SELECT table_name FROM information_schema.tables
       WHERE table_schema = 'public' AND table_type = 'BASE TABLE' AND table_name NOT IN ('_prisma_migrations', 'sessions')

@@ -1,52 +1,13 @@
 // Faults, part 2: the database connection is lost and comes back. While it is gone requests
 // fail with a 503 JSON envelope (retryable), nothing is half-written, and the server recovers
 // without a restart.
-import net from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, createTestDatabase, type TestApp } from '../helpers/app.js'
+import { cuttableProxy, type CuttableProxy } from '../helpers/db-proxy.js'
 import { report } from './scale.js'
 
-/** a TCP proxy to PostgreSQL that can be cut (every connection dropped, new ones refused) */
-async function cuttableProxy(target: URL) {
-  const sockets = new Set<net.Socket>()
-  let server: net.Server | null = null
-  let port = 0
-  const listen = () =>
-    new Promise<void>((resolve) => {
-      server = net.createServer((client) => {
-        const upstream = net.connect(Number(target.port || 5432), target.hostname)
-        for (const s of [client, upstream]) {
-          sockets.add(s)
-          s.on('close', () => sockets.delete(s))
-          s.on('error', () => {})
-        }
-        client.pipe(upstream).pipe(client)
-      })
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as net.AddressInfo).port
-        resolve()
-      })
-    })
-  await listen()
-  return {
-    get port() {
-      return port
-    },
-    async cut() {
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()))
-      server = null
-      for (const s of sockets) s.destroy()
-    },
-    restore: listen,
-    close: async () => {
-      await new Promise<void>((r) => (server ? server.close(() => r()) : r()))
-      for (const s of sockets) s.destroy()
-    },
-  }
-}
-
 let t: TestApp
-let proxy: Awaited<ReturnType<typeof cuttableProxy>>
+let proxy: CuttableProxy
 let dropDb: () => Promise<void>
 
 beforeAll(async () => {

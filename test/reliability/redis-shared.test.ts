@@ -63,4 +63,16 @@ describe('two instances, one Redis', () => {
     expect((await a.call('GET', '/api/user/logout', { session: u.session })).statusCode).toBe(200)
     expect(errorOf(await b.call('GET', '/api/item', { session: u.session }))).toEqual({ status: 401, code: 7 })
   })
+
+  // last: it spends this address's budget for the rest of the file
+  it('share the budget of an address: bogus session ids on both instances spend one budget', async () => {
+    // the earlier anonymous requests of this file (sign-ups, sign-ins) came from this address
+    // too, so the budget of 12 is partly spent: at most 12 more are answered before the 429
+    const statuses: number[] = []
+    for (let i = 0; i < 13; i++) statuses.push((await (i % 2 === 0 ? a : b).call('GET', '/api/user', { session: 'bogus-' + i })).statusCode)
+    expect(statuses).toContain(429)
+    expect(statuses.slice(statuses.indexOf(429)).every((s) => s === 429)).toBe(true)
+    expect(errorOf(await a.call('GET', '/api/user', { session: 'bogus-a' }))).toEqual({ status: 429, code: 67 })
+    expect(errorOf(await b.call('GET', '/api/user', { session: 'bogus-b' }))).toEqual({ status: 429, code: 67 })
+  })
 })

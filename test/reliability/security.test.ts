@@ -24,7 +24,7 @@ function allFiles(dir: string): string[] {
 describe('secrets', () => {
   it('hashes passwords with argon2id at 19 MiB, 2 passes, 1 lane', async () => {
     const u = await t.signup()
-    const r = await t.db.pool.query('SELECT password_hash FROM users WHERE id = $1', [u.id])
+    const r = await t.db.query('SELECT password_hash FROM users WHERE id = $1', [u.id])
     expect(r.rows[0].password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,p=1,t=2\$/)
   })
 

@@ -1,0 +1,244 @@
+// Change notifications (contract §12), the transactional outbox, and the one-click
+// unsubscribe: real job workers (pg-boss on the test database), the real SMTP test server.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { errorOf, type TestApp } from './helpers/app.js'
+import { confirmEmail, createNotifyApp, drain, mailsTo, parse, rawHeader, setPrefs, sleep, until, waitMail } from './helpers/notify.js'
+
+let t: TestApp
+beforeAll(async () => {
+  t = await createNotifyApp()
+})
+afterAll(async () => {
+  await t?.close()
+})
+
+async function user() {
+  const u = await t.signup()
+  await confirmEmail(t, u.id)
+  return u
+}
+
+async function item(session: string, body: Record<string, unknown>) {
+  const r = await t.call('POST', '/api/item', { session, body })
+  expect(r.statusCode, r.body).toBe(200)
+  return r.json()
+}
+
+async function put(session: string, id: number, body: Record<string, unknown>) {
+  const r = await t.call('PUT', `/api/item/${id}`, { session, body })
+  expect(r.statusCode, r.body).toBe(200)
+  return r.json()
+}
+
+/** waits past the batch window and the workers, then: no mail to `to` after `since` */
+async function expectNoMail(to: string, since: number) {
+  await drain(t)
+  await sleep(2500)
+  expect(t.smtp!.mails.slice(since).filter((m) => m.to.includes(to)).map((m) => m.subject)).toEqual([])
+}
+
+describe('change notifications', () => {
+  it('a comment by someone else emails the owner (text and HTML, a link, one-click unsubscribe); the actor hears nothing', async () => {
+    const owner = await user()
+    const other = await user()
+    const x = await item(owner.session, { title: 'Quarterly report', permissions: [{ principal: other.id, level: 60 }] })
+    const since = t.smtp!.mails.length
+    const c = await t.call('POST', '/api/item/comment', { session: other.session, form: { id: x.id, message: 'Looks good.\nShip it.' } })
+    expect(c.statusCode).toBe(200)
+    const mail = await waitMail(t, owner.email, since)
+    const parsed = await parse(mail)
+    expect(parsed.subject).toBe(`First${other.login} Last commented on "Quarterly report"`)
+    expect(parsed.text).toContain('Looks good.')
+    expect(parsed.text).toContain('Ship it.')
+    expect(parsed.text).toContain(`http://hitask.test/#item/${x.id}`)
+    expect(parsed.html).toContain(`<a href="http://hitask.test/#item/${x.id}">Open</a>`)
+    const unsubscribe = rawHeader(parsed, 'list-unsubscribe')!
+    expect(unsubscribe).toMatch(/^<http:\/\/hitask\.test\/api\/unsubscribe\?token=[A-Za-z0-9_.-]+>$/)
+    expect(rawHeader(parsed, 'list-unsubscribe-post')).toBe('List-Unsubscribe=One-Click')
+    expect(parsed.text).toContain(unsubscribe.slice(1, -1))
+    // never to the actor
+    await expectNoMail(other.email, since)
+  })
+
+  it('changes to one user within NOTIFY_BATCH_SECONDS go out as one email listing them', async () => {
+    const owner = await user()
+    const other = await user()
+    const x = await item(owner.session, { title: 'Batch me', permissions: [{ principal: other.id, level: 60 }] })
+    const since = t.smtp!.mails.length
+    await put(other.session, x.id, { priority: 30000 })
+    await put(other.session, x.id, { title: 'Batch me please' })
+    await t.call('POST', '/api/item/comment', { session: other.session, form: { id: x.id, message: 'third' } })
+    const mail = await waitMail(t, owner.email, since)
+    const parsed = await parse(mail)
+    expect(parsed.subject).toBe('3 updates on your Hitask items')
+    expect(parsed.text).toContain('changed the priority of "Batch me" to high')
+    expect(parsed.text).toContain('changed the title of "Batch me please"')
+    expect(parsed.text).toContain('commented on "Batch me please"')
+    // a batch unsubscribes from all change emails
+    expect(Buffer.from((rawHeader(parsed, 'list-unsubscribe')!).split('token=')[1]!.split('.')[0]!, 'base64url').toString()).toContain('"notify_email"')
+    await sleep(2000)
+    expect(mailsTo(t, owner.email).length).toBe(mailsTo(t, owner.email).indexOf(mail) + 1)
+  })
+
+  it('assignment, participation, completion and deletion reach the assignee, participants and owner (never the actor)', async () => {
+    const owner = await user()
+    const assignee = await user()
+    const part = await user()
+    let since = t.smtp!.mails.length
+    const x = await item(owner.session, { title: 'Teamwork', assignee: assignee.id, participants: [part.id] })
+    const toAssignee = await parse(await waitMail(t, assignee.email, since))
+    expect(toAssignee.subject).toBe(`First${owner.login} Last assigned "Teamwork" to you`)
+    const toPart = await parse(await waitMail(t, part.email, since))
+    expect(toPart.subject).toBe(`First${owner.login} Last added you as a participant of "Teamwork"`)
+    since = t.smtp!.mails.length
+    await put(assignee.session, x.id, { completed: true })
+    expect((await parse(await waitMail(t, owner.email, since))).subject).toBe(`First${assignee.login} Last completed "Teamwork"`)
+    expect((await parse(await waitMail(t, part.email, since))).subject).toBe(`First${assignee.login} Last completed "Teamwork"`)
+    since = t.smtp!.mails.length
+    expect((await t.call('DELETE', `/api/item/${x.id}`, { session: owner.session })).statusCode).toBe(200)
+    const del = await parse(await waitMail(t, assignee.email, since))
+    expect(del.subject).toBe(`First${owner.login} Last deleted "Teamwork"`)
+    expect(del.text).not.toContain('#item/') // no link to a deleted item
+    await expectNoMail(owner.email, since)
+  })
+
+  it('user text is inert: no line breaks in subjects, HTML escaped, links defused', async () => {
+    const owner = await user()
+    const other = await user()
+    const evil = 'Hi\r\nBcc: victim@example.com <script>alert(1)</script> http://evil.example/x www.evil.example'
+    const x = await item(owner.session, { title: evil.slice(0, 200), permissions: [{ principal: other.id, level: 60 }] })
+    const since = t.smtp!.mails.length
+    await t.call('POST', '/api/item/comment', { session: other.session, form: { id: x.id, message: '<img src=x onerror=alert(1)> https://phish.example/login' } })
+    const mail = await waitMail(t, owner.email, since)
+    const parsed = await parse(mail)
+    // one header line, no injected header
+    expect(parsed.headers.has('bcc')).toBe(false)
+    expect(parsed.subject).not.toMatch(/[\r\n]/)
+    expect(parsed.subject).toContain('Hi Bcc: victim@example.com')
+    expect(parsed.html).not.toContain('<script>')
+    expect(parsed.html).not.toContain('<img src=x')
+    expect(parsed.html).toContain('&lt;script&gt;')
+    expect(parsed.html).not.toMatch(/href="https?:\/\/(evil|phish)/)
+    expect(parsed.text).not.toContain('http://evil.example')
+    expect(parsed.text).not.toContain('https://phish.example')
+    expect(parsed.text).toContain('http[:]//evil.example')
+    expect(parsed.text).toContain('www[.]evil.example')
+  })
+
+  it('each preference off → nothing sent: notify_email, and the kind (notify_email_item_comment)', async () => {
+    const owner = await user()
+    const other = await user()
+    const x = await item(owner.session, { title: 'Quiet', permissions: [{ principal: other.id, level: 60 }] })
+    await setPrefs(t, owner.session, { notify_email_item_comment: 'false' })
+    let since = t.smtp!.mails.length
+    await t.call('POST', '/api/item/comment', { session: other.session, form: { id: x.id, message: 'no mail for this' } })
+    await expectNoMail(owner.email, since)
+    // other kinds still go out
+    await put(other.session, x.id, { priority: 10000 })
+    expect((await parse(await waitMail(t, owner.email, since))).subject).toContain('changed the priority of "Quiet" to low')
+    await setPrefs(t, owner.session, { notify_email: 'false' })
+    since = t.smtp!.mails.length
+    await put(other.session, x.id, { priority: 30000 })
+    await expectNoMail(owner.email, since)
+  })
+
+  it('an unconfirmed email gets no notification (a sign-up with someone else\'s address cannot be used to spam it)', async () => {
+    const owner = await t.signup()
+    const other = await user()
+    const x = await item(owner.session, { title: 'Unconfirmed', permissions: [{ principal: other.id, level: 60 }] })
+    const since = t.smtp!.mails.length
+    await t.call('POST', '/api/item/comment', { session: other.session, form: { id: x.id, message: 'hello' } })
+    await expectNoMail(owner.email, since)
+  })
+
+  it('someone who cannot see the item hears nothing of it', async () => {
+    const owner = await user()
+    const ex = await user()
+    const x = await item(owner.session, { title: 'Private' })
+    // the ex-participant was removed from the item's list by the owner... and a third person comments
+    const third = await user()
+    await put(owner.session, x.id, { permissions: [{ principal: owner.id, level: 100 }, { principal: third.id, level: 60 }] })
+    await t.db.query('UPDATE items SET participants = $2 WHERE id = $1', [x.id, [ex.id]]) // stale data: a participant without access
+    const since = t.smtp!.mails.length
+    await t.call('POST', '/api/item/comment', { session: third.session, form: { id: x.id, message: 'secret' } })
+    await waitMail(t, owner.email, since)
+    await expectNoMail(ex.email, since)
+  })
+})
+
+describe('the transactional outbox', () => {
+  it('a change that fails writes no event; a change made while no worker runs is announced when one starts', async () => {
+    const owner = await user()
+    const viewer = await user()
+    const x = await item(owner.session, { title: 'Outbox', permissions: [{ principal: viewer.id, level: 10 }] })
+    await drain(t)
+    const before = (await t.db.query('SELECT count(*)::int AS n FROM outbox_events')).rows[0].n
+    // 403: nothing changed, nothing written
+    expect(errorOf(await t.call('PUT', `/api/item/${x.id}`, { session: viewer.session, body: { title: 'nope' } }))).toEqual({ status: 403, code: 3 })
+    expect((await t.db.query('SELECT count(*)::int AS n FROM outbox_events')).rows[0].n).toBe(before)
+    // a rolled-back transaction with history in it leaves no event either
+    await t.db
+      .tx(async (tx) => {
+        await tx.query(`INSERT INTO item_history (item_id, user_id, user_name, property_name, property_type) VALUES ($1, $2, 'x', 'title', 'STRING')`, [x.id, viewer.id])
+        throw new Error('roll back')
+      })
+      .catch(() => {})
+    expect((await t.db.query('SELECT count(*)::int AS n FROM outbox_events')).rows[0].n).toBe(before)
+  })
+
+  it('events committed while the workers were stopped are delivered by the next instance', async () => {
+    const { createTestApp } = await import('./helpers/app.js')
+    const off = await createTestApp({ env: { WORKERS_ENABLED: 'false' } })
+    try {
+      const owner = await off.signup()
+      const other = await off.signup()
+      await off.db.query('UPDATE users SET email_confirmed = email WHERE id = ANY($1::bigint[])', [[owner.id, other.id]])
+      const r = await off.call('POST', '/api/item', { session: owner.session, body: { title: 'Later', permissions: [{ principal: other.id, level: 60 }] } })
+      await off.call('POST', '/api/item/comment', { session: other.session, form: { id: r.json().id, message: 'while down' } })
+      const pending = (await off.db.query(`SELECT count(*)::int AS n FROM outbox_events WHERE kind = 'history'`)).rows[0].n
+      expect(pending).toBeGreaterThanOrEqual(2)
+      // an instance with workers on the same database picks them up at start
+      const on = await createNotifyApp({ databaseUrl: (off.db as any).url, smtp: true })
+      try {
+        const mail = await waitMail(on, owner.email, 0)
+        expect((await parse(mail)).subject).toContain('commented on "Later"')
+        await until('the outbox to empty', async () => (await on.db.query('SELECT count(*)::int AS n FROM outbox_events')).rows[0].n === 0)
+      } finally {
+        await on.close()
+      }
+    } finally {
+      await off.close()
+    }
+  })
+})
+
+describe('one-click unsubscribe (RFC 8058)', () => {
+  it('GET shows a button and changes nothing; POST (List-Unsubscribe=One-Click) turns the preference off; a bad token is 400/6', async () => {
+    const owner = await user()
+    const other = await user()
+    const x = await item(owner.session, { title: 'Unsub', permissions: [{ principal: other.id, level: 60 }] })
+    const since = t.smtp!.mails.length
+    await t.call('POST', '/api/item/comment', { session: other.session, form: { id: x.id, message: 'm' } })
+    const parsed = await parse(await waitMail(t, owner.email, since))
+    const url = new URL((rawHeader(parsed, 'list-unsubscribe')!).slice(1, -1))
+    const path = url.pathname + url.search
+    const page = await t.call('GET', path)
+    expect(page.statusCode).toBe(200)
+    expect(page.headers['content-type']).toContain('text/html')
+    expect(page.body).toContain('<form method="post"')
+    let prefs = (await t.call('GET', '/api/user/preferences', { session: owner.session })).json()
+    expect(prefs.notify_email_item_comment).toBe('true')
+    // what a mail client sends
+    const r = await t.call('POST', path, { form: { 'List-Unsubscribe': 'One-Click' } })
+    expect(r.statusCode).toBe(200)
+    prefs = (await t.call('GET', '/api/user/preferences', { session: owner.session })).json()
+    expect(prefs.notify_email_item_comment).toBe('false')
+    expect(prefs.notify_email).toBe('true')
+    // tampered or missing tokens
+    const token = url.searchParams.get('token')!
+    const forged = Buffer.from(JSON.stringify({ u: other.id, k: ['notify_email'] })).toString('base64url') + '.' + token.split('.')[1]
+    expect(errorOf(await t.call('POST', '/api/unsubscribe', { query: { token: forged } }))).toEqual({ status: 400, code: 6 })
+    expect(errorOf(await t.call('GET', '/api/unsubscribe', { query: { token: 'x.y' } }))).toEqual({ status: 400, code: 6 })
+    expect(errorOf(await t.call('POST', '/api/unsubscribe'))).toEqual({ status: 400, code: 4 })
+  })
+})
