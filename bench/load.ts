@@ -1,8 +1,9 @@
 // Load with a realistic mix against one real server process (src/server.ts), measured with
 // autocannon: several users each list their items (GET /api/item), follow the delta feed
 // with the cursor they were given, create, update, comment on and delete items. A warm-up
-// run first, then the measured run; the server's resident memory (VmRSS) is sampled during each
-// (its level: the median over the run's second half).
+// run first, then the measured run; the server's resident memory (VmRSS) is sampled during
+// each, and the heap left after each full collection is read from its --trace-gc lines
+// (withMemoryLevels).
 //
 // Shared by test/reliability/load.test.ts (asserts zero errors, zero non-2xx, memory) and
 // by this file run directly (prints the figures):
@@ -12,7 +13,7 @@
 import crypto from 'node:crypto'
 import autocannon from 'autocannon'
 import { API_KEY, formEncode } from '../test/helpers/wire.js'
-import { killAll, rssOf, startServer } from '../test/helpers/server-process.js'
+import { killAll, rssOf, startServer, type ServerProcess } from '../test/helpers/server-process.js'
 import { LOAD_ENV } from '../test/reliability/runtime-helpers.js'
 import { runMain, scratchDatabase } from './scratch-db.js'
 
@@ -141,44 +142,123 @@ export async function runMix(o: { base: string; users: LoadUser[]; seconds: numb
   }
 }
 
-export type LoadFigures = { warmup: MixResult; measured: MixResult; rssAfterWarmupMB: number; rssAtEndMB: number; rssGrowthPct: number }
+export type LoadFigures = {
+  warmup: MixResult
+  measured: MixResult
+  rssAfterWarmupMB: number
+  rssAtEndMB: number
+  rssGrowthPct: number
+  /** full collections (mark-compact) seen during each run */
+  fullGcs: { warmup: number; measured: number }
+  /** the heap after each run's last full collection; null when a run had none */
+  liveAfterWarmupMB: number | null
+  liveAtEndMB: number | null
+  liveGrowthPct: number | null
+}
 
-/** the median of the RSS samples taken every 250 ms while `run` runs, over its second half */
-async function withRssLevel<T>(pid: number, run: () => Promise<T>): Promise<{ result: T; level: number }> {
-  const samples: number[] = []
-  const timer = setInterval(() => samples.push(rssOf(pid)), 250)
+/** the node options the load's server runs with: --trace-gc, so that each collection is printed */
+export const LOAD_NODE_ARGS = ['--trace-gc']
+
+/**
+ * The heap size (MB) after each full collection the server's main thread prints (--trace-gc)
+ * from now on, and a stop. Worker threads (the module loader's, a log transport's) print
+ * theirs too, prefixed by their own isolate: the main thread is the isolate that collects
+ * most often under the load.
+ */
+function fullGcSizes(server: Pick<ServerProcess, 'proc'>) {
+  const all: Array<{ isolate: string; at: number; mb: number }> = []
+  const collections = new Map<string, number>()
+  let rest = ''
+  const onData = (b: Buffer) => {
+    const lines = (rest + b.toString()).split('\n')
+    rest = lines.pop() ?? ''
+    // [pid:0x…]  1234 ms: Mark-Compact 67.0 (96.0) -> 9.0 (43.4) MB, …  (and Scavenge lines)
+    for (const l of lines) {
+      const isolate = /^\[\d+:(0x[0-9a-f]+)\]\s+[\d.]+ ms: (?:Scavenge|Mark-Compact|Mark-Sweep)/.exec(l)?.[1]
+      if (!isolate) continue
+      collections.set(isolate, (collections.get(isolate) ?? 0) + 1)
+      const m = /Mark-Compact(?: \(reduce\))? [\d.]+ \([\d.]+\) -> ([\d.]+) \(/.exec(l)
+      if (m) all.push({ isolate, at: Date.now(), mb: Number(m[1]) })
+    }
+  }
+  server.proc.stdout?.on('data', onData)
+  return {
+    /** the main thread's full collections so far */
+    sizes: () => {
+      const main = [...collections].sort((a, b) => b[1] - a[1])[0]?.[0]
+      return all.filter((g) => g.isolate === main)
+    },
+    stop: () => server.proc.stdout?.off('data', onData),
+  }
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length ? s[Math.floor(s.length / 2)]! : NaN
+}
+
+/**
+ * The memory levels while `run` runs: the median of the RSS samples taken every 250 ms over
+ * its second half, and the heap size after its last full collection (what was still live: a
+ * leak raises it, garbage waiting for the collector does not); null when no full collection
+ * ran meanwhile.
+ */
+async function withMemoryLevels<T>(pid: number, gcs: () => Array<{ at: number; mb: number }>, run: () => Promise<T>) {
+  const rss: number[] = []
+  const started = Date.now()
+  const timer = setInterval(() => rss.push(rssOf(pid)), 250)
   try {
     const result = await run()
-    const late = samples.slice(Math.floor(samples.length / 2)).sort((a, b) => a - b)
-    return { result, level: late.length ? late[Math.floor(late.length / 2)]! : rssOf(pid) }
+    const mine = gcs().filter((g) => g.at >= started)
+    return {
+      result,
+      rss: rss.length ? median(rss.slice(Math.floor(rss.length / 2))) : rssOf(pid),
+      fullGcs: mine.length,
+      live: mine.at(-1)?.mb ?? null,
+    }
   } finally {
     clearInterval(timer)
   }
 }
 
 /**
- * A warm-up, then the measured run, against a server whose process id is `pid`. The memory
- * level of each run is the median of its RSS samples over its second half (a single sample
- * lands anywhere in the garbage collector's saw-tooth; a leak raises the whole level).
+ * A warm-up, then the measured run, against `server` (started with LOAD_NODE_ARGS, so that it
+ * prints its collections). A single sample lands anywhere in the garbage collector's
+ * saw-tooth; each run's levels are taken over its second half (withMemoryLevels).
  */
-export async function loadScenario(o: { base: string; pid: number; users: LoadUser[]; warmupSeconds: number; seconds: number; connections: number }): Promise<LoadFigures> {
+export async function loadScenario(o: { server: Pick<ServerProcess, 'base' | 'pid' | 'proc'>; users: LoadUser[]; warmupSeconds: number; seconds: number; connections: number }): Promise<LoadFigures> {
   const state = mixState(o.users)
-  const mix = (seconds: number) => () => runMix({ base: o.base, users: o.users, seconds, connections: o.connections, state })
-  const { result: warmup, level: rssWarm } = await withRssLevel(o.pid, mix(o.warmupSeconds))
-  const { result: measured, level: rssEnd } = await withRssLevel(o.pid, mix(o.seconds))
-  const mb = (b: number) => Math.round((b / 1048576) * 10) / 10
-  return { warmup, measured, rssAfterWarmupMB: mb(rssWarm), rssAtEndMB: mb(rssEnd), rssGrowthPct: Math.round(((rssEnd - rssWarm) / rssWarm) * 1000) / 10 }
+  const mix = (seconds: number) => () => runMix({ base: o.server.base, users: o.users, seconds, connections: o.connections, state })
+  const gc = fullGcSizes(o.server)
+  try {
+    const warm = await withMemoryLevels(o.server.pid, gc.sizes, mix(o.warmupSeconds))
+    const end = await withMemoryLevels(o.server.pid, gc.sizes, mix(o.seconds))
+    const mb = (b: number) => Math.round((b / 1048576) * 10) / 10
+    const pct = (a: number, b: number) => Math.round(((b - a) / a) * 1000) / 10
+    return {
+      warmup: warm.result,
+      measured: end.result,
+      rssAfterWarmupMB: mb(warm.rss),
+      rssAtEndMB: mb(end.rss),
+      rssGrowthPct: pct(warm.rss, end.rss),
+      fullGcs: { warmup: warm.fullGcs, measured: end.fullGcs },
+      liveAfterWarmupMB: warm.live,
+      liveAtEndMB: end.live,
+      liveGrowthPct: warm.live !== null && end.live !== null ? pct(warm.live, end.live) : null,
+    }
+  } finally {
+    gc.stop()
+  }
 }
 
 async function main() {
   // the server applies the migrations to the new database itself
   const { url, drop } = await scratchDatabase('hitask_load_', { migrate: false })
   try {
-    const s = await startServer({ databaseUrl: url, env: LOAD_ENV })
+    const s = await startServer({ databaseUrl: url, env: LOAD_ENV, nodeArgs: LOAD_NODE_ARGS })
     const users = await prepareUsers(s.base, Number(process.env.LOAD_USERS ?? 8))
     const figures = await loadScenario({
-      base: s.base,
-      pid: s.pid,
+      server: s,
       users,
       warmupSeconds: Number(process.env.LOAD_WARMUP_SECONDS ?? 15),
       seconds: Number(process.env.LOAD_SECONDS ?? 60),

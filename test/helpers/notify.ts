@@ -29,7 +29,7 @@ export async function setPrefs(t: TestApp, session: string, prefs: Record<string
 }
 
 /** waits until `cond` is true (polling), or fails after `ms` */
-export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 15_000): Promise<T> {
+export async function until<T>(what: string, fn: () => Promise<T | undefined | null | false> | T | undefined | null | false, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms
   for (;;) {
     const v = await fn()
@@ -43,7 +43,7 @@ export function mailsTo(t: TestApp, to: string): ReceivedMail[] {
   return t.smtp!.mails.filter((m) => m.to.includes(to))
 }
 
-export async function waitMail(t: TestApp, to: string, since = 0, ms = 15_000): Promise<ReceivedMail> {
+export async function waitMail(t: TestApp, to: string, since = 0, ms = 30_000): Promise<ReceivedMail> {
   return until(`a mail to ${to}`, () => t.smtp!.mails.slice(since).find((m) => m.to.includes(to)), ms)
 }
 

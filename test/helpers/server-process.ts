@@ -51,10 +51,10 @@ export type ServerProcess = {
  * Starts src/server.ts on `databaseUrl` (NODE_ENV=test, API_KEYS=API_KEY, a new data folder
  * unless `dataDir` is given, the port unless `port` is given). `env` adds or overrides.
  */
-export async function startServer(o: { databaseUrl: string; dataDir?: string; port?: number; env?: Record<string, string> }): Promise<ServerProcess> {
+export async function startServer(o: { databaseUrl: string; dataDir?: string; port?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<ServerProcess> {
   const port = o.port ?? (await freePort())
   const dataDir = o.dataDir ?? tempDataDir()
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],

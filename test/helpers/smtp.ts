@@ -30,9 +30,9 @@ export async function startSmtp() {
   return {
     url: `smtp://127.0.0.1:${port}`,
     mails,
-    /** the next mail to `to` (waits up to 5 s) */
+    /** the next mail to `to` (waits up to 30 s: a hang detector, not a speed check) */
     async waitFor(to: string, since = 0): Promise<ReceivedMail> {
-      const deadline = Date.now() + 5000
+      const deadline = Date.now() + 30_000
       for (;;) {
         const m = mails.slice(since).find((x) => x.to.includes(to))
         if (m) return m

@@ -31,7 +31,7 @@ export function openSse(baseUrl: string, session: string, path = '/api/item/live
         comments: 0,
         ended: false,
         body: '',
-        next(pred = () => true, ms = 2000, from = 0) {
+        next(pred = () => true, ms = 10_000, from = 0) {
           return new Promise((ok, fail) => {
             const look = () => {
               const hit = c.events.slice(from).find(pred)
@@ -59,7 +59,7 @@ export function openSse(baseUrl: string, session: string, path = '/api/item/live
             if (!look()) waiters.add(w)
           })
         },
-        closed(ms = 2000) {
+        closed(ms = 10_000) {
           return new Promise((ok, fail) => {
             if (c.ended) return ok()
             const timer = setTimeout(() => fail(new Error('stream still open')), ms)

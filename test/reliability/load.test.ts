@@ -1,13 +1,13 @@
 // Load (bench/load.ts): a bounded autocannon run of a realistic mix (lists, delta follows,
 // creates, updates, comments, deletes) from several users against one real server process.
-// Asserted: no connection error, no timeout, no answer other than 2xx; the process's
-// resident memory level over the measured run (the median of its samples over the second
-// half) at most 20% above its level over the warm-up. Latency is
-// reported, never asserted.
+// Asserted: no connection error, no timeout, no answer other than 2xx; the process's memory
+// level after the measured run at most 20 % above its level after the warm-up (the heap left
+// by its last full collection, from --trace-gc; the median RSS when a run had none; see
+// bench/load.ts). Latency is reported, never asserted.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestDatabase } from '../helpers/app.js'
 import { killAll, startServer, type ServerProcess } from '../helpers/server-process.js'
-import { loadScenario, prepareUsers } from '../../bench/load.js'
+import { LOAD_NODE_ARGS, loadScenario, prepareUsers } from '../../bench/load.js'
 import { LOAD_ENV } from './runtime-helpers.js'
 import { report, scale } from './scale.js'
 
@@ -16,7 +16,7 @@ let server: ServerProcess
 
 beforeAll(async () => {
   database = await createTestDatabase()
-  server = await startServer({ databaseUrl: database.url, env: LOAD_ENV })
+  server = await startServer({ databaseUrl: database.url, env: LOAD_ENV, nodeArgs: LOAD_NODE_ARGS })
 })
 afterAll(async () => {
   await killAll()
@@ -27,8 +27,7 @@ describe('load', () => {
   it('a mixed load: no errors, only 2xx, memory level after warm-up', async () => {
     const users = await prepareUsers(server.base, scale(6, 12))
     const f = await loadScenario({
-      base: server.base,
-      pid: server.pid,
+      server,
       users,
       // long enough for the heap to reach its working size before the level is taken
       warmupSeconds: scale(20, 60),
@@ -45,9 +44,12 @@ describe('load', () => {
         byKind: Object.fromEntries(Object.entries(run.byKind).map(([k, m]) => [k, Object.fromEntries(Object.keys(m).filter((s) => s.startsWith('2')).map((s) => [s, m[s]]))])),
       })
     }
-    // a leak grows with the requests served; a steady server stays level once warm
-    // (20 % allowed: at the CI size the heap is still reaching its working size after a 20 s
-    // warm-up, and two runs on a busy machine measured +12 % and +2 % with no leak in between)
-    expect(f.rssAtEndMB).toBeLessThanOrEqual(f.rssAfterWarmupMB * 1.2)
+    // a leak grows with the requests served; a steady server stays level once warm. The level
+    // is the heap left after a full collection (what is still live) when both runs had one:
+    // five runs here measured -0.5 % to +5 %. Else (the collector had no need of a full
+    // collection in a run) the median RSS, a noisier signal (-23 % to +14 % measured over runs
+    // without a leak), with 20 % allowed.
+    if (f.liveAfterWarmupMB !== null && f.liveAtEndMB !== null) expect(f.liveAtEndMB).toBeLessThanOrEqual(f.liveAfterWarmupMB * 1.2)
+    else expect(f.rssAtEndMB).toBeLessThanOrEqual(f.rssAfterWarmupMB * 1.2)
   })
 })
