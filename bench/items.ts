@@ -705,6 +705,8 @@ async function largeAccount(n: number, o: { window: number; window10: number }) 
         RATE_LIMIT_PER_MINUTE: '100000000', DELTA_MARGIN_MS: '1000', WORKERS_ENABLED: 'false', PUBLIC_URL: 'http://bench.test',
         // BENCH_SERVER_NODE_OPTIONS: V8 flags for the server process (e.g. --max-old-space-size=256)
         ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}),
+        // BENCH_SERVER_ENV: more variables for the server process, `K=V,K2=V2` (e.g. MALLOC_ARENA_MAX=2)
+        ...Object.fromEntries((process.env.BENCH_SERVER_ENV ?? '').split(',').filter((kv) => kv.includes('=')).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
       },
       '/health',
     )
