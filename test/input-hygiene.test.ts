@@ -138,6 +138,8 @@ describe('__proto__, constructor and prototype are not parameters (§15)', () =>
 
   it('nor in a form, a query string or a multipart body', async () => {
     const before = await dbFingerprint(t.db)
+    // the app runs in this process (inject): a polluted prototype would show here
+    const prototypeKeys = Object.getOwnPropertyNames(Object.prototype).sort()
     for (const key of ['__proto__', 'constructor', 'prototype']) {
       const r = await t.call('POST', '/api/item/comment', { session: u.session, form: { id: itemId, message: 'hello', [key]: 'x' } })
       expect(r.statusCode, r.body).toBe(200)
@@ -147,6 +149,8 @@ describe('__proto__, constructor and prototype are not parameters (§15)', () =>
     expect(mp.statusCode, mp.body).toBe(200)
     expect(await dbFingerprint(t.db)).not.toBe(before)
     // no object anywhere got a polluted prototype
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeKeys)
     expect(({} as Record<string, unknown>).id).toBeUndefined()
+    expect(({} as Record<string, unknown>).message).toBeUndefined()
   })
 })

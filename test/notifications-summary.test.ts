@@ -75,12 +75,6 @@ describe('daily summary', () => {
     expect(parsed.text).not.toContain('Boss task')
     expect(parsed.html).toContain('Due today &lt;b&gt;')
     expect(parsed.text).toContain(`http://hitask.test/#item/${dueToday.id}`)
-    // the unsubscribe link turns off every weekday's summary
-    const url = new URL(rawHeader(parsed, 'list-unsubscribe')!.slice(1, -1))
-    expect((await t.call('POST', url.pathname + url.search, { form: { 'List-Unsubscribe': 'One-Click' } })).statusCode).toBe(200)
-    const prefs = (await t.call('GET', '/api/user/preferences', { session: a.session })).json()
-    for (let d = 1; d <= 7; d++) expect(prefs[`daily_summary_email_${d}`]).toBe('false')
-
     // a second scan in the same hour sends nothing more; the others got nothing
     await scan()
     await sleep(2500)
@@ -88,6 +82,12 @@ describe('daily summary', () => {
     expect(summaries(empty.email)).toEqual([])
     expect(summaries(dayOff.email)).toEqual([])
     expect(summaries(elsewhere.email)).toEqual([])
+    // the unsubscribe link turns off every weekday's summary
+    const url = new URL(rawHeader(parsed, 'list-unsubscribe')!.slice(1, -1))
+    expect((await t.call('POST', url.pathname + url.search, { form: { 'List-Unsubscribe': 'One-Click' } })).statusCode).toBe(200)
+    const prefs = (await t.call('GET', '/api/user/preferences', { session: a.session })).json()
+    for (let d = 1; d <= 7; d++) expect(prefs[`daily_summary_email_${d}`]).toBe('false')
+
     // the cron is registered
     const schedules = await t.db.query(`SELECT name, cron FROM pgboss.schedule WHERE name = 'summary.scan'`)
     expect(schedules.rows).toEqual([{ name: 'summary.scan', cron: '*/15 * * * *' }])

@@ -11,13 +11,13 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { API_KEY, createTestApp, type TestApp } from '../helpers/app.js'
 import { createHitaskClient, unwrap, type HitaskClient, type Item } from '../../clients/typescript/src/index.js'
+import { dateIn as dateInForms, itemFields, userText } from './item-arbitraries.js'
 
 let t: TestApp
 let api: HitaskClient
 let requests = 0
 
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Pacific/Chatham']
-const COLORS = ['#5e93c3', '#fc2f6a', '#fd9426', '#fecb2e', '#55ce2e', '#cb77df', '#a18460']
 
 beforeAll(async () => {
   t = await createTestApp({ smtp: false, env: { RATE_LIMIT_PER_MINUTE: '1000000' } })
@@ -31,17 +31,8 @@ beforeAll(async () => {
 })
 afterAll(async () => t?.close())
 
-/** text a user may type: any characters but NUL */
-const text = (min: number, max: number) => fc.string({ unit: 'grapheme', minLength: min, maxLength: max }).filter((s) => !s.includes('\0') && (min === 0 || s.trim() !== ''))
-
-/** an instant between 2000 and 2040 in one of the written forms of contract §1 */
-const dateIn = fc.record({ ms: fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }), form: fc.constantFrom('iso', 'offset', 'day', 'local') }).map(({ ms, form }) => {
-  const iso = new Date(ms).toISOString()
-  if (form === 'iso') return iso
-  if (form === 'day') return iso.slice(0, 10)
-  if (form === 'local') return iso.slice(0, 19)
-  return iso.replace('Z', '+05:45')
-})
+const text = (min: number, max: number) => userText(min, max)
+const dateIn = dateInForms('+05:45')
 
 const alertArb = fc.oneof(
   fc.record({ timeType: fc.constant(1), timeSpecified: dateIn }),
@@ -50,27 +41,12 @@ const alertArb = fc.oneof(
 
 const itemArb = fc.record({
   zone: fc.constantFrom(...ZONES),
-  title: text(1, 40),
-  message: fc.option(text(0, 120), { nil: null }),
+  ...itemFields(text, dateIn, ['work', 'Home', 'urgent', 'Ünïcode ✓', '42']),
   category: fc.constantFrom(0, 1, 1, 2, 4),
-  completed: fc.boolean(),
-  color: fc.integer({ min: 0, max: 7 }),
-  color_value: fc.constantFrom(...COLORS),
-  priority: fc.oneof(fc.integer({ min: 10000, max: 39999 }), fc.integer({ min: -2147483648, max: 2147483647 })),
-  start_date: fc.option(dateIn, { nil: null }),
-  end_date: fc.option(dateIn, { nil: null }),
-  due_date: fc.option(dateIn, { nil: null }),
-  is_all_day: fc.boolean(),
-  recurring: fc.integer({ min: 0, max: 4 }),
-  recurring_interval: fc.integer({ min: 1, max: 999 }),
-  recurring_end_date: fc.option(dateIn, { nil: null }),
-  time_track: fc.boolean(),
   time_est: fc.integer({ min: 0, max: 40000 }).map((n) => n / 100),
   time_spent: fc.integer({ min: 0, max: 40000 }).map((n) => n / 8),
-  tags: fc.uniqueArray(fc.constantFrom('work', 'Home', 'urgent', 'Ünïcode ✓', '42'), { maxLength: 4, comparator: (a, b) => a.toLowerCase() === b.toLowerCase() }),
   location: fc.option(fc.record({ address: text(0, 30), lat: fc.double({ min: -90, max: 90, noNaN: true }), lng: fc.double({ min: -180, max: 180, noNaN: true }) }), { nil: null }),
   alerts: fc.array(alertArb, { maxLength: 3 }),
-  starred: fc.boolean(),
   path: fc.constantFrom('id', 'guid', 'body'),
 })
 type Spec = typeof itemArb extends fc.Arbitrary<infer T> ? T : never

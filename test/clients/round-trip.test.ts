@@ -10,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, formEncode, type TestApp } from '../helpers/app.js'
 import { makeTeam, type TestUser } from '../helpers/teams.js'
 import { webClient, type WebClient } from './web-client.js'
+import { dateIn as dateInForms, itemFields, userText } from './item-arbitraries.js'
 
 let t: TestApp
 let owner: TestUser
@@ -19,7 +20,6 @@ let clients: { owner: WebClient; mate: WebClient }
 let picture: Buffer
 
 const ZONES = ['UTC', 'Europe/Berlin', 'America/New_York', 'Asia/Kolkata', 'Australia/Lord_Howe', 'Pacific/Chatham']
-const COLORS = ['#5e93c3', '#fc2f6a', '#fd9426', '#fecb2e', '#55ce2e', '#cb77df', '#a18460']
 const LEVELS = [10, 20, 30, 40, 50, 60, 70, 80, 100]
 
 beforeAll(async () => {
@@ -34,19 +34,8 @@ beforeAll(async () => {
 })
 afterAll(async () => t?.close())
 
-/** text a user may type: any characters but NUL; never exactly `null`, which the web client's
- *  form encoding cannot tell from a null field (docs/transport.md) */
-const text = (min: number, max: number) =>
-  fc.string({ unit: 'grapheme', minLength: min, maxLength: max }).filter((s) => !s.includes('\0') && s !== 'null' && (min === 0 || s.trim() !== ''))
-
-/** an instant between 2000 and 2040, in one of several written forms */
-const dateIn = fc.record({ ms: fc.integer({ min: Date.UTC(2000, 0, 1), max: Date.UTC(2040, 0, 1) }), form: fc.constantFrom('iso', 'offset', 'day', 'local') }).map(({ ms, form }) => {
-  const iso = new Date(ms).toISOString()
-  if (form === 'iso') return iso
-  if (form === 'day') return iso.slice(0, 10)
-  if (form === 'local') return iso.slice(0, 19)
-  return iso.replace('Z', '-03:30')
-})
+const text = (min: number, max: number) => userText(min, max, { notNull: true })
+const dateIn = dateInForms('-03:30')
 
 const alertArb = fc.oneof(
   fc.record({ timeType: fc.constant(1), time: fc.constant(null), timeSpecified: dateIn }),
@@ -64,31 +53,16 @@ const alertArb = fc.oneof(
 
 const itemArb = fc.record({
   zone: fc.constantFrom(...ZONES),
+  ...itemFields(text, dateIn, ['work', 'Home', 'urgent', 'a, b', 'Ünïcode ✓', '42']),
   file: fc.integer({ min: 0, max: 9 }).map((n) => n < 2),
   underParent: fc.boolean(),
   category: fc.constantFrom(0, 1, 1, 2, 4, 6, 7),
-  title: text(1, 40),
-  message: fc.option(text(0, 120), { nil: null }),
-  completed: fc.boolean(),
-  color: fc.integer({ min: 0, max: 7 }),
-  color_value: fc.constantFrom(...COLORS),
-  priority: fc.oneof(fc.integer({ min: 10000, max: 39999 }), fc.integer({ min: -2147483648, max: 2147483647 })),
-  start_date: fc.option(dateIn, { nil: null }),
-  end_date: fc.option(dateIn, { nil: null }),
-  due_date: fc.option(dateIn, { nil: null }),
-  is_all_day: fc.boolean(),
-  recurring: fc.integer({ min: 0, max: 4 }),
-  recurring_interval: fc.integer({ min: 1, max: 999 }),
-  recurring_end_date: fc.option(dateIn, { nil: null }),
   completeOccurrence: fc.option(dateIn, { nil: null }),
-  time_track: fc.boolean(),
   time_est: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40000 }).map((n) => n / 100)),
   time_spent: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 40000 }).map((n) => n / 8)),
-  tags: fc.uniqueArray(fc.constantFrom('work', 'Home', 'urgent', 'a, b', 'Ünïcode ✓', '42'), { maxLength: 4, comparator: (a, b) => a.toLowerCase() === b.toLowerCase() }),
   location: fc.option(fc.record({ address: text(0, 30), lat: fc.double({ min: -90, max: 90, noNaN: true }), lng: fc.double({ min: -180, max: 180, noNaN: true }), extra: fc.option(fc.record({ floor: fc.integer(), tags: fc.array(fc.string(), { maxLength: 2 }) }), { nil: undefined }) }), { nil: null }),
   contactName: text(1, 20),
   alerts: fc.array(alertArb, { maxLength: 3 }),
-  starred: fc.boolean(),
   shareWith: fc.constantFrom('none', 'mate', 'everyone'),
   shareLevel: fc.constantFrom(...LEVELS),
   people: fc.constantFrom('none', 'assignee', 'participant', 'both'),

@@ -35,8 +35,10 @@ const ROUNDS = scale(2, 6)
 const POOL_MAX = 4
 /** every request must be answered within this */
 const ANSWER_WITHIN_MS = 10_000
-/** p99 of the other user's GET /api/user during each family's load */
-const SAMPLE_P99_MS = 1_000
+/** p99 of the other user's GET /api/user during each family's load: a stall detector (the
+ *  data-layer issue measured stalls of 14.8 s and 29.8 s), not a speed check; the figures are
+ *  reported (docs/reliability.md) */
+const SAMPLE_P99_MS = 5_000
 const SAMPLE_EVERY_MS = 20
 const FAMILY_TIMEOUT_MS = 180_000
 /**
