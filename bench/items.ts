@@ -562,12 +562,16 @@ async function startProcess(script: string, env: Record<string, string>, readyPa
   const port = await freePort()
   // BENCH_CPU_PROF=dir: the server writes a V8 CPU profile there when it stops
   const prof = process.env.BENCH_CPU_PROF && script === 'src/server.ts' ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : []
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', script], {
+  // BENCH_SERVER_NODE_ARGS: node flags NODE_OPTIONS does not take (e.g. --trace-gc), for the server
+  const nodeArgs = script === 'src/server.ts' ? (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean) : []
+  const proc = spawn(process.execPath, [...prof, ...nodeArgs, '--import', 'tsx', script], {
     cwd: path.resolve(import.meta.dirname, '..'),
     env: { PATH: process.env.PATH ?? '', PORT: String(port), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let out = ''
+  // BENCH_SERVER_LOG=file: the server's output is also written there (with BENCH_SERVER_NODE_ARGS=--trace-gc: its collections)
+  if (process.env.BENCH_SERVER_LOG && script === 'src/server.ts') proc.stdout!.pipe(fs.createWriteStream(process.env.BENCH_SERVER_LOG))
   proc.stdout!.on('data', (b: Buffer) => void (out = (out + b.toString()).slice(-20_000)))
   proc.stderr!.on('data', (b: Buffer) => void (out = (out + b.toString()).slice(-20_000)))
   const exited = new Promise<void>((resolve) => proc.on('exit', () => resolve()))

@@ -12,7 +12,7 @@ import { callerPrincipals, Level, requireItem } from '../items/access.js'
 import { removeBlobs } from '../files/blob-cleanup.js'
 import { checkItemLimit } from '../items/limits.js'
 import { renderItem } from '../items/render.js'
-import { itemTextsInBatches, listBatches } from '../items/delta.js'
+import { itemListBatches } from '../items/delta.js'
 import type { JsonText } from '../platform/json-text.js'
 import { visibleArchivedIds } from '../items/repository.js'
 import { archivedWith, archiveSubtrees, copyPermissionsAndTags, insertItemCopies, isActive, newItemIds, unarchive, type Member } from './repository.js'
@@ -42,7 +42,7 @@ export async function archiveItem(deps: Deps, user: SessionUser, ref: unknown) {
 export async function listArchive(deps: Deps, user: SessionUser): Promise<AsyncIterable<JsonText>> {
   const principals = await callerPrincipals(deps.db, user)
   const ids = await visibleArchivedIds(deps.db, principals)
-  return listBatches(itemTextsInBatches(deps, user, principals, ids, { archived: true }))
+  return itemListBatches(deps, user, principals, ids, { archived: true })
 }
 
 /**

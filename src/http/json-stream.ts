@@ -29,9 +29,10 @@ const STREAM_AFTER_BYTES = 16 * 1024
 /** a batch: values (stringified here) or elements already written as text */
 export type Batch = readonly unknown[] | JsonText
 
-/** the elements of one batch as JSON text pieces, without the array's brackets (none for an empty batch) */
-function piecesOf(batch: Batch): readonly string[] {
-  if (batch instanceof JsonText) return batch.pieces
+/** the elements of one batch as JSON text pieces, without the array's brackets (none for an
+ *  empty batch); a JsonText's are taken from it, so only the array returned holds them */
+function piecesOf(batch: Batch): string[] {
+  if (batch instanceof JsonText) return batch.take()
   if (!batch.length) return []
   return [JSON.stringify(batch).slice(1, -1)]
 }
@@ -44,8 +45,11 @@ async function* arrayText(first: string, it: AsyncIterator<Batch>): AsyncGenerat
     for (;;) {
       const n = await it.next()
       if (n.done) break
-      for (const s of piecesOf(n.value)) {
-        pending += (any ? ',' : '') + s
+      const pieces = piecesOf(n.value)
+      for (let k = 0; k < pieces.length; k++) {
+        pending += (any ? ',' : '') + pieces[k]
+        // written pieces are freed at once, not when the whole batch is
+        pieces[k] = ''
         any = true
         yield pending
         pending = ''

@@ -41,23 +41,16 @@ export const BATCH_SIZE = 1000
 type ItemText = { id: number; text: string }
 
 /**
- * The items among `ids` as JSON text, in batches of BATCH_SIZE, in the order of `ids`: each
- * batch is one statement that has PostgreSQL write the items (json-repository.ts), and the few
- * items that need the JavaScript renderer (alerts, files, locations…) are rendered by
- * renderItems in one short read-only transaction; the next batch is read while the previous
- * one is written. An item gone or no longer visible by the time its batch is read is left out,
- * as if the list had been read then. `archived`: the archived items among `ids` (GET /archive).
+ * Reads the items of one batch of `ids` as JSON text, in the order of `ids`: one statement has
+ * PostgreSQL write the items (json-repository.ts), and the few items that need the JavaScript
+ * renderer (alerts, files, locations…) are rendered by renderItems in one short read-only
+ * transaction. An item gone or no longer visible by the time its batch is read is left out,
+ * as if the list had been read then. `archived`: the archived items among them (GET /archive).
  */
-export async function* itemTextsInBatches(
-  deps: Deps,
-  user: SessionUser,
-  principals: string[],
-  ids: readonly number[],
-  o: { archived?: boolean } = {},
-): AsyncGenerator<ItemText[]> {
+function batchTextLoader(deps: Deps, user: SessionUser, principals: string[], o: { archived?: boolean }) {
   const zone = zoneTable(user.timeZone)
   const rowsOf = o.archived ? visibleArchivedItemsAmong : visibleItemsAmong
-  const load = async (chunk: number[]): Promise<ItemText[]> => {
+  return async (chunk: number[]): Promise<ItemText[]> => {
     // a zone whose offsets cannot be tabled: every item is rendered in JavaScript
     const rows = zone.starts.length
       ? await itemJsonOfBatch(deps.db, { principals, ids: chunk, userId: user.id, zone, archived: o.archived })
@@ -79,39 +72,46 @@ export async function* itemTextsInBatches(
     }
     return out
   }
-  yield* ahead(ids, load)
 }
 
-/** the same as JSON text batches of a streamed list */
-export async function* listBatches(items: AsyncIterable<ItemText[]>): AsyncGenerator<JsonText> {
-  for await (const batch of items) yield JsonText.ofElements(batch.map((x) => x.text))
+/** the items among `ids` as JSON text, item by item, in batches of BATCH_SIZE (the delta's changed items) */
+export function itemTextsInBatches(deps: Deps, user: SessionUser, principals: string[], ids: readonly number[], o: { archived?: boolean } = {}): AsyncGenerator<ItemText[]> {
+  return ahead(ids, batchTextLoader(deps, user, principals, o))
+}
+
+/**
+ * The items among `ids` as the batches of a streamed list: each batch's texts are joined into
+ * JsonText as soon as they are read, so the item strings die young; what waits to be written
+ * is one copy of the batch's text (docs/performance.md).
+ */
+export function itemListBatches(deps: Deps, user: SessionUser, principals: string[], ids: readonly number[], o: { archived?: boolean } = {}): AsyncGenerator<JsonText> {
+  const load = batchTextLoader(deps, user, principals, o)
+  return ahead(ids, async (chunk) => JsonText.ofElements((await load(chunk)).map((x) => x.text)))
 }
 
 /** batches read ahead of the one being written */
 const AHEAD = 1
 
-/** load(chunk) for each chunk of `ids`, the next AHEAD ones started while the current one is consumed */
-async function* ahead<T>(ids: readonly number[], load: (chunk: number[]) => Promise<T[]>): AsyncGenerator<T[]> {
+/**
+ * load(chunk) for each chunk of `ids`: while one batch is consumed, the next AHEAD are being
+ * read, and no more (each holds a batch of text until it is written).
+ */
+async function* ahead<T>(ids: readonly number[], load: (chunk: number[]) => Promise<T>): AsyncGenerator<T> {
   let pos = 0
-  const nextLoad = () => {
-    if (pos >= ids.length) return null
-    const p = load(ids.slice(pos, pos + BATCH_SIZE))
-    pos += BATCH_SIZE
-    return p
-  }
-  const queue: Promise<T[]>[] = []
-  const fill = () => {
-    while (queue.length <= AHEAD) {
-      const p = nextLoad()
-      if (!p) break
-      queue.push(p)
+  const queue: Promise<T>[] = []
+  /** starts reads until `n` are in the queue (or the ids are all read) */
+  const fill = (n: number) => {
+    while (queue.length < n && pos < ids.length) {
+      queue.push(load(ids.slice(pos, pos + BATCH_SIZE)))
+      pos += BATCH_SIZE
     }
   }
   try {
-    fill()
-    while (queue.length) {
-      const current = queue.shift()!
-      fill()
+    for (;;) {
+      fill(1)
+      const current = queue.shift()
+      if (!current) break
+      fill(AHEAD)
       yield await current
     }
   } finally {
@@ -128,7 +128,7 @@ export async function readAll(deps: Deps, user: SessionUser): Promise<ItemStream
   const { m } = await syncPoint(deps.db)
   const principals = await callerPrincipals(deps.db, user)
   const ids = await visibleIds(deps.db, principals)
-  return { batches: listBatches(itemTextsInBatches(deps, user, principals, ids)), cursor: cursorAfter(deps, m) }
+  return { batches: itemListBatches(deps, user, principals, ids), cursor: cursorAfter(deps, m) }
 }
 
 /** GET /item/since/{ms}: the visible items changed for the caller after `since` */
@@ -137,7 +137,7 @@ export async function readSince(deps: Deps, user: SessionUser, rawSince: unknown
   const principals = await callerPrincipals(deps.db, user)
   const since = parseCursor(rawSince, now)
   const ids = await visibleIdsChangedSince(deps.db, principals, since, user.id)
-  return { batches: listBatches(itemTextsInBatches(deps, user, principals, ids)), cursor: cursorAfter(deps, m, since) }
+  return { batches: itemListBatches(deps, user, principals, ids), cursor: cursorAfter(deps, m, since) }
 }
 
 /**

@@ -9,12 +9,20 @@ const PIECE_ITEMS = 64
 
 /** the elements, in pieces (each without brackets; the pieces are joined by commas) */
 export class JsonText {
-  private constructor(readonly pieces: readonly string[]) {}
+  private constructor(private pieces: string[]) {}
 
   /** from the JSON text of each element */
   static ofElements(elements: readonly string[]): JsonText {
     const pieces: string[] = []
     for (let k = 0; k < elements.length; k += PIECE_ITEMS) pieces.push(elements.slice(k, k + PIECE_ITEMS).join(','))
     return new JsonText(pieces)
+  }
+
+  /** the pieces, once: the JsonText keeps no reference to them, so each can be freed as soon
+   *  as it is written (a batch waiting to be written holds its text here, nowhere else) */
+  take(): string[] {
+    const p = this.pieces
+    this.pieces = []
+    return p
   }
 }
