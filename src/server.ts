@@ -2,6 +2,7 @@
 // the app, and a graceful shutdown on SIGTERM/SIGINT.
 import fs from 'node:fs'
 import path from 'node:path'
+import v8 from 'node:v8'
 import { loadConfigOrExit, type Config } from './platform/config.js'
 import { openDatabase } from './platform/db/open.js'
 import { SchemaNotCurrentError } from './platform/db/schema-version.js'
@@ -29,6 +30,9 @@ function ensureApiKey(config: Config): Config {
 
 async function main() {
   const config = ensureApiKey(loadConfigOrExit())
+  // the long lists make garbage fast; V8's own rule lets the heap reach about 4× what is live
+  // before a full collection (docs/performance.md, "Memory")
+  if (config.HEAP_GROWING_PERCENT > 0) v8.setFlagsFromString(`--heap-growing-percent=${config.HEAP_GROWING_PERCENT}`)
   const opened = await openDatabase(config, log, (e, where) =>
     process.stdout.write(JSON.stringify({ level: 50, time: Date.now(), msg: `database: ${where} failed`, err: { message: e.message, code: (e as { code?: string }).code } }) + '\n'),
   )

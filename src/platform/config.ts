@@ -128,6 +128,9 @@ export const configSchema = z.object({
   /** delta cursor safety margin, ms (docs/sync.md) */
   DELTA_MARGIN_MS: int(1000, 0),
   SHUTDOWN_GRACE_MS: int(10000, 0),
+  /** the V8 heap may grow to (1 + this/100) × what a full collection left before the next one
+   *  (V8's --heap-growing-percent); 0: V8's own rule, up to about 4× (docs/performance.md) */
+  HEAP_GROWING_PERCENT: int(50, 0),
   /** live updates (GET /item/live, docs/sync.md): a comment line this often keeps proxies open, ms */
   LIVE_HEARTBEAT_MS: int(25000, 100),
   /** open live streams of one user on one instance; a new one past it closes that user's oldest */
