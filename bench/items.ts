@@ -28,6 +28,9 @@
 // /proc/PID/clear_refs, and VmRSS sampled every 20 ms), the bytes on the wire plain, gzip and br
 // and the server's CPU time per request for each. `--creates` also runs the creation part
 // above on the same machine; without `--items` the bench runs as before (10,000 items, creates).
+// The server process can be run with other settings: BENCH_SERVER_NODE_OPTIONS (NODE_OPTIONS),
+// BENCH_SERVER_NODE_ARGS (node flags NODE_OPTIONS refuses, e.g. --trace-gc), BENCH_SERVER_ENV
+// (`K=V,K2=V2`, e.g. HEAP_GROWING_PERCENT=0) and BENCH_SERVER_LOG (its output, to a file).
 import crypto from 'node:crypto'
 import http from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
