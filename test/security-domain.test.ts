@@ -131,6 +131,28 @@ describe('finding 2: one request’s work is bounded (§15 MAX_CASCADE_ITEMS)', 
     for (const id of ids) expect((await listOf(id))[String(others[3]!.id)]).toBe(20)
   })
 
+  it('the cascade is set-based: as many statements for a tree of 5 items as for a tree of 2 (a statement per level, not per item × principal)', async () => {
+    const owner = await t.signup()
+    const others = await Promise.all([1, 2, 3].map(() => t.signup()))
+    const list = perms([owner, 100], ...others.map((o): [TestUser, number] => [o, 30]))
+    const statementsFor = async (children: number) => {
+      const { root, ids } = await tree(owner, children)
+      let n = 0
+      const stop = t.db.observe(() => n++)
+      try {
+        const r = await put(owner, root.id, { permissions: list, cascadeAcl: 1 })
+        expect(r.statusCode, r.body).toBe(200)
+      } finally {
+        stop()
+      }
+      for (const id of ids) expect(Object.keys(await listOf(id)).length).toBe(4)
+      return n
+    }
+    const small = await statementsFor(1) // 2 items × 4 principals
+    const big = await statementsFor(4) // 5 items × 4 principals = 20, the bound
+    expect(big).toBe(small)
+  })
+
   it('a move whose subtree would take more than the bound → 400/20, nothing moves', async () => {
     const owner = await t.signup()
     const others = await Promise.all([1, 2, 3, 4, 5, 6].map(() => t.signup()))
