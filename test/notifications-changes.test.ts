@@ -142,6 +142,49 @@ describe('change notifications', () => {
     await expectNoMail(owner.email, since)
   })
 
+  it('every kind of change, its notify_email_item_<kind> off → nothing of that kind; on → the mail (8 kinds)', async () => {
+    const actor = await user()
+    // each kind: what the actor does to an item the watcher is told about
+    const kinds: Record<string, (watcher: { id: number; session: string }) => Promise<unknown>> = {
+      // the watcher owns the item, shared with the actor at 100; the actor changes it
+      comment: async (w) => t.call('POST', '/api/item/comment', { session: actor.session, form: { id: (await owned(w)).id, message: 'a comment' } }),
+      priority: async (w) => put(actor.session, (await owned(w)).id, { priority: 10000 }),
+      modify: async (w) => put(actor.session, (await owned(w)).id, { title: 'Renamed' }),
+      tags: async (w) => put(actor.session, (await owned(w)).id, { tags: 'urgent' }),
+      completed: async (w) => put(actor.session, (await owned(w)).id, { completed: true }),
+      deleted: async (w) => expect((await t.call('DELETE', `/api/item/${(await owned(w)).id}`, { session: actor.session })).statusCode).toBe(200),
+      // the actor's item, shared with the watcher, who is made its assignee or a participant
+      assigned: async (w) => item(actor.session, { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], assignee: w.id }),
+      participant: async (w) => item(actor.session, { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], participants: [w.id] }),
+    }
+    const owned = (w: { session: string }) => item(w.session, { title: 'Kinds', permissions: [{ principal: actor.id, level: 100 }] })
+    const watchers: { kind: string; on: Awaited<ReturnType<typeof user>>; off: Awaited<ReturnType<typeof user>> }[] = []
+    for (const kind of Object.keys(kinds)) {
+      const on = await user()
+      const off = await user()
+      await setPrefs(t, off.session, { [`notify_email_item_${kind}`]: 'false' })
+      watchers.push({ kind, on, off })
+    }
+    const since = t.smtp!.mails.length
+    for (const w of watchers) {
+      await kinds[w.kind]!(w.on)
+      await kinds[w.kind]!(w.off)
+    }
+    // the change reaches whoever keeps the kind on...
+    // (its unsubscribe link turns off that kind: the token names its preference)
+    for (const w of watchers) {
+      const text = (await parse(await waitMail(t, w.on.email, since))).text ?? ''
+      expect(text, w.kind).toMatch(/"(Kinds|Renamed)"/)
+      const token = /unsubscribe\?token=([A-Za-z0-9_-]+)\./.exec(text)?.[1]
+      expect(JSON.parse(Buffer.from(token ?? '', 'base64url').toString()).k, w.kind).toEqual([`notify_email_item_${w.kind}`])
+    }
+    // ...and nobody who turned it off
+    await drain(t)
+    await sleep(2500)
+    const heard = watchers.filter((w) => t.smtp!.mails.slice(since).some((m) => m.to.includes(w.off.email))).map((w) => w.kind)
+    expect(heard).toEqual([])
+  })
+
   it('an unconfirmed email gets no notification (a sign-up with someone else\'s address cannot be used to spam it)', async () => {
     const owner = await t.signup()
     const other = await user()
