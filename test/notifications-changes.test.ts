@@ -2,6 +2,7 @@
 // unsubscribe: real job workers (pg-boss on the test database), the real SMTP test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { errorOf, type TestApp } from './helpers/app.js'
+import { postMultipart } from './helpers/multipart.js'
 import { confirmEmail, createNotifyApp, drain, mailsTo, parse, rawHeader, setPrefs, sleep, until, waitMail } from './helpers/notify.js'
 
 let t: TestApp
@@ -142,7 +143,7 @@ describe('change notifications', () => {
     await expectNoMail(owner.email, since)
   })
 
-  it('every kind of change, its notify_email_item_<kind> off → nothing of that kind; on → the mail (8 kinds)', async () => {
+  it('every kind of change, its notify_email_item_<kind> off → nothing of that kind; on → the mail (all 9 kinds)', async () => {
     const actor = await user()
     // each kind: what the actor does to an item the watcher is told about
     const kinds: Record<string, (watcher: { id: number; session: string }) => Promise<unknown>> = {
@@ -153,6 +154,10 @@ describe('change notifications', () => {
       tags: async (w) => put(actor.session, (await owned(w)).id, { tags: 'urgent' }),
       completed: async (w) => put(actor.session, (await owned(w)).id, { completed: true }),
       deleted: async (w) => expect((await t.call('DELETE', `/api/item/${(await owned(w)).id}`, { session: actor.session })).statusCode).toBe(200),
+      attachment: async (w) => {
+        const up = await postMultipart(t, '/api/file/upload', { session: actor.session, fields: { parent_id: (await owned(w)).id }, files: [{ field: 'file', name: 'notes.txt', data: Buffer.from('file body'), type: 'text/plain' }] })
+        expect(up.statusCode, up.body).toBe(200)
+      },
       // the actor's item, shared with the watcher, who is made its assignee or a participant
       assigned: async (w) => item(actor.session, { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], assignee: w.id }),
       participant: async (w) => item(actor.session, { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], participants: [w.id] }),
