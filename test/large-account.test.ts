@@ -326,6 +326,74 @@ describe('on a real server process', () => {
     }
   })
 
+  it('a read ahead that fails while the batch before it is being written ends that answer, not the process', async () => {
+    // an account of 20,000 items (an answer far larger than the socket buffers), a server whose
+    // statements give up after 500 ms, and a lock on items that makes the next batch's read fail
+    const heavy = await t.signup()
+    await t.db.query(
+      `WITH n AS (INSERT INTO items (guid, user_id, title, message, category, issue_id)
+         SELECT gen_random_uuid()::text, $1, 'Heavy ' || n, repeat('text ', 400), 1, n::text FROM generate_series(1, 20000) n RETURNING id)
+       INSERT INTO item_permissions (item_id, principal, level) SELECT id, $2, 100 FROM n`,
+      [heavy.id, String(heavy.id)],
+    )
+    const s2 = await startServer({ databaseUrl: t.db.url, env: { DB_POOL_MAX: '4', WORKERS_ENABLED: 'false', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '500' } })
+    const locker = new pg.Client({ connectionString: t.db.url })
+    await locker.connect()
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+    try {
+      const read = await new Promise<{ status: number; bytes: number; complete: boolean }>((resolve) => {
+        let bytes = 0
+        let lockedAt = -1
+        let stage = 0
+        const req = http.get(`${s2.base}/api/item`, { headers: { 'x-hi-session': heavy.session } }, (res) => {
+          res.on('data', (c: Buffer) => {
+            bytes += c.length
+            if (stage === 0) {
+              // the server fills the socket buffers and waits: lock items, then read on
+              stage = 1
+              res.pause()
+              void (async () => {
+                await sleep(1000)
+                await locker.query('BEGIN')
+                await locker.query('LOCK TABLE items IN ACCESS EXCLUSIVE MODE')
+                lockedAt = bytes
+                res.resume()
+              })()
+            } else if (stage === 1 && lockedAt >= 0 && bytes > lockedAt + 4_000_000) {
+              // batches written since the lock: a read ahead started under it and fails (500 ms)
+              // while the batch before it waits here to be written
+              stage = 2
+              res.pause()
+              void (async () => {
+                await sleep(1500)
+                await locker.query('ROLLBACK')
+                res.resume()
+              })()
+            }
+          })
+          const done = () => resolve({ status: res.statusCode ?? 0, bytes, complete: res.complete })
+          res.on('end', done)
+          res.on('error', done)
+          res.on('close', done)
+        })
+        req.on('error', () => resolve({ status: 0, bytes, complete: false }))
+      })
+      expect(read.status).toBe(200)
+      // the answer stopped: its end never came
+      expect(read.complete).toBe(false)
+      // the process is still up and answers the whole list
+      expect(s2.proc.exitCode).toBeNull()
+      const again = await fetch(`${s2.base}/api/item`, { headers: { 'x-hi-session': heavy.session } })
+      expect(again.status).toBe(200)
+      expect(((await again.json()) as unknown[]).length).toBe(20000)
+      expect(s2.output()).not.toMatch(/unhandled|UnhandledPromiseRejection/i)
+    } finally {
+      await locker.query('ROLLBACK').catch(() => {})
+      await locker.end().catch(() => {})
+      await s2.kill()
+    }
+  })
+
   it('a client that disconnects mid-stream frees its database connection at once', async () => {
     const admin = new pg.Client({ connectionString: t.db.url })
     await admin.connect()

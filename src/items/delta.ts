@@ -102,7 +102,11 @@ async function* ahead<T>(ids: readonly number[], load: (chunk: number[]) => Prom
   /** starts reads until `n` are in the queue (or the ids are all read) */
   const fill = (n: number) => {
     while (queue.length < n && pos < ids.length) {
-      queue.push(load(ids.slice(pos, pos + BATCH_SIZE)))
+      const p = load(ids.slice(pos, pos + BATCH_SIZE))
+      // a read ahead that fails while the batch before it is still being written must not be
+      // an unhandled rejection (which ends the process): its error surfaces when it is awaited
+      p.catch(() => {})
+      queue.push(p)
       pos += BATCH_SIZE
     }
   }
@@ -116,8 +120,8 @@ async function* ahead<T>(ids: readonly number[], load: (chunk: number[]) => Prom
     }
   } finally {
     // the consumer went away (a client that disconnected): the reads already started finish
-    // on their own and their results, or errors, are dropped
-    for (const p of queue) p.catch(() => {})
+    // on their own and their results, or errors (handled since fill), are dropped
+    queue.length = 0
   }
 }
 
