@@ -6,7 +6,7 @@
 import Fastify from 'fastify'
 import compress from '@fastify/compress'
 import pg from 'pg'
-import { visibleSql } from '../src/items/repository.js'
+import { baselineRoutes } from './baseline-routes.js'
 
 pg.types.setTypeParser(20, (v) => Number(v))
 const pool = new pg.Pool({ connectionString: process.env.DATABASE_URL, max: 10, application_name: 'hitask-bench-baseline' })
@@ -15,25 +15,7 @@ const app = Fastify({ logger: false })
 // the same compression as the server (a client that asks for it gets it)
 await app.register(compress, { encodings: ['br', 'gzip'], threshold: 1024, customTypes: /^application\/json(;|$)/, globalDecompression: false })
 
-// every visible non-archived item, the rows as they come
-app.get('/items', async () => {
-  const r = await pool.query(`SELECT i.*, v.level FROM ${visibleSql('$1')} v JOIN items i ON i.id = v.item_id WHERE v.level > 0 AND NOT i.archived ORDER BY i.id`, [principals])
-  return r.rows
-})
-
-// the delta: the visible ids with a changed flag in one query, then the changed rows
-app.get('/delta/:cursor', async (req) => {
-  const since = Number((req.params as { cursor: string }).cursor)
-  const r = await pool.query<{ id: number; changed: boolean }>(
-    `SELECT i.id, i.changed_at > to_timestamp($2::float8 / 1000) AS changed FROM ${visibleSql('$1')} v JOIN items i ON i.id = v.item_id
-      WHERE v.level > 0 AND NOT i.archived ORDER BY i.id`,
-    [principals, since],
-  )
-  const changed = r.rows.filter((x) => x.changed).map((x) => x.id)
-  const rows = changed.length ? (await pool.query('SELECT * FROM items WHERE id = ANY($1::bigint[])', [changed])).rows : []
-  const byId = new Map(rows.map((x) => [x.id, x]))
-  return r.rows.map((x) => (x.changed ? { ...byId.get(x.id), changed: true } : { id: x.id, changed: false }))
-})
+baselineRoutes(app, pool, principals)
 
 await app.listen({ port: Number(process.env.PORT), host: '127.0.0.1' })
 process.stdout.write('listening\n')

@@ -34,7 +34,6 @@
 import crypto from 'node:crypto'
 import http from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
-import net from 'node:net'
 import os from 'node:os'
 import fs from 'node:fs'
 import path from 'node:path'
@@ -47,7 +46,9 @@ import { schemaStringifier } from './serialization.js'
 import { loadConfig } from '../src/platform/config.js'
 import { connectDb, type Db, type Sql } from '../src/platform/db/pool.js'
 import { applyMigrations } from '../src/platform/db/migrations.js'
-import { DELTA_IDS_SQL, visibleSql } from '../src/items/repository.js'
+import { DELTA_IDS_SQL } from '../src/items/repository.js'
+import { freePort } from '../test/helpers/server-process.js'
+import { baselineRoutes } from './baseline-routes.js'
 
 const BASE = process.env.DATABASE_URL || 'postgresql://postgres@127.0.0.1:5432/postgres'
 const DURATION = Number(process.env.BENCH_SECONDS ?? 10)
@@ -61,62 +62,6 @@ function withDb(url: string, db: string) {
   const u = new URL(url)
   u.pathname = '/' + db
   return u.toString()
-}
-
-async function seed(db: Sql, viewer: number, other: number) {
-  // a team and a group the viewer is in
-  const biz = (await db.query(`INSERT INTO businesses (title, domain_name, owner_id) VALUES ('Bench', 'bench', $1) RETURNING id`, [other])).rows[0].id
-  const group = crypto.randomUUID()
-  await db.query(`INSERT INTO groups (id, business_id, name) VALUES ($1, $2, 'bench')`, [group, biz])
-  await db.query('INSERT INTO group_members (group_id, user_id) VALUES ($1, $2)', [group, viewer])
-  const V = String(viewer)
-  const O = String(other)
-  // 60 projects of 100 items (project + 99 children): 30 shared with the viewer, 30 with the group;
-  // the children carry the inherited list (stored in full, as the service keeps it)
-  await db.query(
-    `WITH p AS (
-       INSERT INTO items (guid, user_id, business_id, title, category, short_name, short_name_key, issue_id)
-       SELECT gen_random_uuid()::text, $1, $2::bigint, 'Project ' || n, 0, 'P' || n, 'b:' || $2::bigint || ':P' || n, n::text
-         FROM generate_series(1, 60) n RETURNING id, title)
-     INSERT INTO item_permissions (item_id, principal, level)
-     SELECT id, $3, 100 FROM p
-     UNION ALL SELECT id, CASE WHEN substr(title, 9)::int % 2 = 0 THEN $4 ELSE $5 END, 50 FROM p`,
-    [other, biz, O, V, group],
-  )
-  await db.query(
-    `WITH c AS (
-       INSERT INTO items (guid, user_id, business_id, title, message, category, parent_id, issue_id, start_date, due_date, priority)
-       SELECT gen_random_uuid()::text, $1, $2, 'Task ' || p.id || '-' || n, 'Some description text for the task', 1, p.id,
-              p.short_name || '-' || n, now() + (n || ' hours')::interval, now() + (n || ' days')::interval, 20000 + n
-         FROM items p, generate_series(1, 99) n WHERE p.category = 0 RETURNING id, parent_id)
-     INSERT INTO item_permissions (item_id, principal, level)
-     SELECT c.id, pp.principal, pp.level FROM c JOIN item_permissions pp ON pp.item_id = c.parent_id`,
-    [other, biz],
-  )
-  // 2,000 top-level tasks shared with the viewer directly and 2,000 with the group
-  for (const [principal, tag] of [[V, 'direct'], [group, 'group']] as const) {
-    await db.query(
-      `WITH t AS (
-         INSERT INTO items (guid, user_id, business_id, title, category, issue_id, priority)
-         SELECT gen_random_uuid()::text, $1, $2, $3 || ' task ' || n, 1, n::text, 20000 FROM generate_series(1, 2000) n RETURNING id)
-       INSERT INTO item_permissions (item_id, principal, level)
-       SELECT id, $4, 100 FROM t UNION ALL SELECT id, $5, 60 FROM t`,
-      [other, biz, tag, O, principal],
-    )
-  }
-  // 5,000 items the viewer cannot see
-  await db.query(
-    `WITH t AS (
-       INSERT INTO items (guid, user_id, title, category, issue_id)
-       SELECT gen_random_uuid()::text, $1, 'hidden ' || n, 1, n::text FROM generate_series(1, 5000) n RETURNING id)
-     INSERT INTO item_permissions (item_id, principal, level) SELECT id, $2, 100 FROM t`,
-    [other, O],
-  )
-  // some tags and per-user state, as a real account has
-  await db.query(`INSERT INTO tags (space, name, name_key) VALUES ('b:' || $1, 'work', 'work'), ('b:' || $1, 'home', 'home')`, [biz])
-  await db.query(`INSERT INTO item_tags (item_id, tag_id) SELECT i.id, t.id FROM items i, tags t WHERE i.id % 7 = 0 AND i.title NOT LIKE 'hidden%'`)
-  await db.query(`INSERT INTO item_user_state (item_id, user_id, starred) SELECT id, $1, true FROM items WHERE id % 11 = 0 AND title NOT LIKE 'hidden%'`, [viewer])
-  await db.query('ANALYZE')
 }
 
 type Result = { name: string; rps: number; p50: number; p99: number; errors: number; bytes: number }
@@ -342,7 +287,7 @@ async function main() {
     const viewer = await signup('viewer')
     const other = await signup('owner')
     const t0 = Date.now()
-    await seed(db, viewer.id, other.id)
+    await seedLarge(db, viewer.id, other.id, 10_000)
     console.log(`seeded in ${Date.now() - t0} ms`)
     const address = await app.listen({ port: 0, host: '127.0.0.1' })
     const headers = { 'x-hi-session': viewer.session_id }
@@ -354,28 +299,7 @@ async function main() {
     // the baseline: the same visibility query and the item rows, serialised as they come
     const bare = Fastify({ logger: false })
     const principals = [String(viewer.id), ...(await db.query('SELECT group_id FROM group_members WHERE user_id = $1', [viewer.id])).rows.map((r) => r.group_id)]
-    bare.get('/items', async () => {
-      const r = await db.query(
-        `SELECT i.*, v.level FROM ${visibleSql('$1')} v JOIN items i ON i.id = v.item_id WHERE v.level > 0 AND NOT i.archived ORDER BY i.id`,
-        [principals],
-      )
-      return r.rows
-    })
-    // the delta's baseline: one SQL query for the visible ids with a changed flag, then the rows
-    // of the changed ones, serialised as they come (the real delta also reads per-user state
-    // and renders; this is its floor)
-    bare.get('/delta/:cursor', async (req) => {
-      const since = Number((req.params as { cursor: string }).cursor)
-      const r = await db.query<{ id: number; changed: boolean }>(
-        `SELECT i.id, i.changed_at > to_timestamp($2::float8 / 1000) AS changed FROM ${visibleSql('$1')} v JOIN items i ON i.id = v.item_id
-          WHERE v.level > 0 AND NOT i.archived ORDER BY i.id`,
-        [principals, since],
-      )
-      const changed = r.rows.filter((x) => x.changed).map((x) => x.id)
-      const rows = changed.length ? (await db.query('SELECT * FROM items WHERE id = ANY($1::bigint[])', [changed])).rows : []
-      const byId = new Map(rows.map((x) => [x.id, x]))
-      return r.rows.map((x) => (x.changed ? { ...byId.get(x.id), changed: true } : { id: x.id, changed: false }))
-    })
+    baselineRoutes(bare, db, principals)
     const bareAddress = await bare.listen({ port: 0, host: '127.0.0.1' })
     closers.push(() => bare.close())
 
@@ -545,17 +469,6 @@ async function seedLarge(db: Sql, viewer: number, other: number, n: number): Pro
   await db.query(`INSERT INTO item_user_state (item_id, user_id, starred) SELECT id, $1, true FROM items WHERE id % 11 = 0 AND title NOT LIKE 'hidden%'`, [viewer])
   await db.query('VACUUM ANALYZE')
   return { group }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer()
-    s.once('error', reject)
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(port))
-    })
-  })
 }
 
 type Proc = { proc: ChildProcess; pid: number; base: string; stop: () => Promise<void> }

@@ -14,14 +14,12 @@ import type { Deps } from '../deps.js'
 import type { Sql } from '../platform/db/pool.js'
 import { ApiError, Code } from '../platform/errors.js'
 import type { SessionUser } from '../users/sessions.js'
-import type { ItemInput } from '../items/input.js'
+import { MESSAGE_MAX, TITLE_MAX, type ItemInput } from '../items/input.js'
 import { createItem } from '../items/create.js'
 import { deleteItem } from '../items/delete.js'
 import { uploadFile } from '../files/service.js'
 import { claimMessage, freeStorage, memberForSender, releaseMessage, setMessageItem } from './repository.js'
 
-export const TITLE_MAX = 255
-export const MESSAGE_MAX = 10_000
 
 /** an SMTP refusal: the listener answers it in the dialogue */
 export class SmtpRefusal extends Error {

@@ -5,9 +5,7 @@
 import { z } from 'zod'
 import { errors } from '../platform/errors.js'
 import { fail, int, jsonish, list, nullable, num, opt } from '../platform/fields.js'
-
-const TITLE_MAX = 255
-const MESSAGE_MAX = 10000
+import { MESSAGE_MAX, TITLE_MAX } from '../items/input.js'
 
 const entry = z.object({
   title: z.unknown(),

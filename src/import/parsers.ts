@@ -9,6 +9,8 @@ import ExcelJS from 'exceljs'
 import { ApiError, errors } from '../platform/errors.js'
 import { formatDate, formatDay, parseDate } from '../platform/dates.js'
 import type { UploadedFile } from '../platform/uploads.js'
+import { MESSAGE_MAX, TITLE_MAX } from '../items/input.js'
+import { XLSX_TYPE } from '../export/schemas.js'
 
 export type ImportFormat = 'csv' | 'xlsx'
 
@@ -26,10 +28,7 @@ export type ParsedItem = {
 
 export type Limits = { maxRows: number; maxUnpackedBytes: number }
 
-const TITLE_MAX = 255
-const MESSAGE_MAX = 10000
 const TAG_MAX = 100
-const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet'
 const CSV_TYPES = new Set(['text/csv', 'application/csv', 'text/comma-separated-values', 'text/x-csv', 'text/x-comma-separated-values'])
 
 /** by the name's extension, else by the declared type; anything else (a .txt, an .xls, a PDF…) → 400/83 */

@@ -21,7 +21,7 @@ import { parseAlerts } from './alerts.js'
 import { checkItemLimit, parseItemLimits } from './limits.js'
 import { renderItem, renderOne, type ItemView } from './render.js'
 import { admitNamedPeople, namedPeople, requireUsersExist } from './people.js'
-import { existingPrincipals, lockTree, permissionsOf } from './permission-repository.js'
+import { columnsOf, existingPrincipals, lockTree, permissionsOf } from './permission-repository.js'
 import { itemByGuid, insertCreatedItem, type CreatedRow, type ItemRow } from './repository.js'
 import { tagNamesOfItems } from '../tags/repository.js'
 import { checkPermissionChange, conformToParent, defaultSharingCandidates, listFromGrants, requireCascadeWithin, requireExisting, type PermList } from './sharing-rules.js'
@@ -130,7 +130,7 @@ async function createIn(deps: Deps, db: Sql, user: SessionUser, input: ItemInput
   const businessId = user.businessId
   const short = input.short_name ?? null
   const guid = input.guid ?? crypto.randomUUID()
-  const sorted = [...list].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  const { principals, levels } = columnsOf(list)
   let row: CreatedRow
   try {
     // the row, its permissions, the 'created' history entry, the unread marks and the issue
@@ -165,8 +165,8 @@ async function createIn(deps: Deps, db: Sql, user: SessionUser, input: ItemInput
       location: location === null ? null : JSON.stringify(location),
       contact,
     }, {
-      principals: sorted.map(([p]) => p),
-      levels: sorted.map(([, lv]) => lv),
+      principals,
+      levels,
       actorId: user.id,
       parentId: parent?.id ?? null,
       unreadNew: UNREAD.NEW,

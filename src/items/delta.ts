@@ -74,11 +74,6 @@ function batchTextLoader(deps: Deps, user: SessionUser, principals: string[], o:
   }
 }
 
-/** the items among `ids` as JSON text, item by item, in batches of BATCH_SIZE (the delta's changed items) */
-export function itemTextsInBatches(deps: Deps, user: SessionUser, principals: string[], ids: readonly number[], o: { archived?: boolean } = {}): AsyncGenerator<ItemText[]> {
-  return ahead(ids, batchTextLoader(deps, user, principals, o))
-}
-
 /**
  * The items among `ids` as the batches of a streamed list: each batch's texts are joined into
  * JsonText as soon as they are read, so the item strings die young; what waits to be written
@@ -163,6 +158,7 @@ const DELTA_CHUNK = 4 * BATCH_SIZE
 
 async function* deltaBatches(deps: Deps, user: SessionUser, principals: string[], ids: number[], changed: number[]): AsyncGenerator<JsonText> {
   const isChanged = new Set(changed)
+  const load = batchTextLoader(deps, user, principals, {})
   // the changed items, rendered BATCH_SIZE at a time as the answer reaches them (both lists
   // are sorted): a few changes cost one read and render, whatever the account's size
   let loaded = new Map<number, string>()
@@ -176,7 +172,7 @@ async function* deltaBatches(deps: Deps, user: SessionUser, principals: string[]
       loadedUpTo = slice[slice.length - 1] ?? Infinity
       loaded = new Map()
       // a changed item deleted or hidden since the id read is left out, as deleted items are
-      for await (const batch of itemTextsInBatches(deps, user, principals, slice)) for (const x of batch) loaded.set(x.id, x.text)
+      for (const x of await load(slice)) loaded.set(x.id, x.text)
     }
     return loaded.get(id)
   }

@@ -12,7 +12,7 @@
 // table (src/platform/dates.ts, 1970–2099).
 import type { Sql } from '../platform/db/pool.js'
 import { ZONE_TABLE_TO, type ZoneTable } from '../platform/dates.js'
-import { visibleSql } from './repository.js'
+import { boundsOf, visibleSql } from './repository.js'
 
 /** what the caller's dates are written with: $6 change instants, $7 offsets (minutes), $8 their ±HH:MM text */
 const ZONE_PARAMS = { starts: '$6::timestamptz[]', offsets: '$7::int[]', suffixes: '$8::text[]' }
@@ -101,9 +101,6 @@ const FIELDS: [string, string][] = [
   ],
 ]
 
-/** the keys of the item object in order (render.ts's renderOne writes the same) */
-export const JSON_FIELD_NAMES = FIELDS.map(([k]) => k)
-
 const OBJECT_SQL = FIELDS.map(([k, sql], n) => `'${n ? ',' : '{'}"${k}":' || ${sql}`).join('\n  || ') + ` || '}'`
 
 const NEEDS_JS = [
@@ -138,12 +135,7 @@ export async function itemJsonOfBatch(
   q: { principals: string[]; ids: number[]; userId: number; zone: ZoneTable; archived?: boolean },
 ): Promise<ItemJson[]> {
   if (!q.ids.length) return []
-  let lo = q.ids[0]!
-  let hi = lo
-  for (const id of q.ids) {
-    if (id < lo) lo = id
-    if (id > hi) hi = id
-  }
+  const [lo, hi] = boundsOf(q.ids)
   const r = await db.query<ItemJson>(
     q.archived ? ARCHIVE_SQL : LIST_SQL,
     [q.principals, q.ids, lo, hi, q.userId, q.zone.starts, q.zone.offsets, q.zone.suffixes],

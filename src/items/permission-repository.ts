@@ -31,7 +31,11 @@ export async function groupsOfUsers(db: Sql, userIds: number[]): Promise<Map<num
   const out = new Map<number, string[]>()
   if (!userIds.length) return out
   const r = await db.query<{ user_id: number; group_id: string }>('SELECT user_id, group_id FROM group_members WHERE user_id = ANY($1::bigint[])', [userIds])
-  for (const m of r.rows) out.set(m.user_id, [...(out.get(m.user_id) ?? []), m.group_id])
+  for (const m of r.rows) {
+    const groups = out.get(m.user_id)
+    if (groups) groups.push(m.group_id)
+    else out.set(m.user_id, [m.group_id])
+  }
   return out
 }
 
@@ -53,16 +57,8 @@ export async function permissionsOf(db: Sql, itemId: number): Promise<PermList> 
   return new Map(r.rows.map((x) => [x.principal, x.level]))
 }
 
-export type PermissionRow = { item_id: number; principal: string; level: number }
-
-/** the rows of each of the items, by item then principal (rendering a batch) */
-export async function permissionRowsOf(db: Sql, itemIds: number[]): Promise<PermissionRow[]> {
-  const r = await db.query<PermissionRow>('SELECT item_id, principal, level FROM item_permissions WHERE item_id = ANY($1::bigint[]) ORDER BY item_id, principal', [itemIds])
-  return r.rows
-}
-
-/** the list as parallel arrays, sorted by principal (the statements below take them so) */
-function columnsOf(list: PermList): { principals: string[]; levels: number[] } {
+/** the list as parallel arrays, sorted by principal (the permission statements take them so) */
+export function columnsOf(list: PermList): { principals: string[]; levels: number[] } {
   const sorted = [...list].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
   return { principals: sorted.map(([p]) => p), levels: sorted.map(([, lv]) => lv) }
 }

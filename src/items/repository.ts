@@ -59,7 +59,7 @@ const visibleItemsSql = (o: { where: string; orderBy?: string; only?: string; ra
     ORDER BY ${o.orderBy ?? 'i.id'}`
 
 /** the lowest and highest of the ids */
-function boundsOf(ids: number[]): [number, number] {
+export function boundsOf(ids: readonly number[]): [number, number] {
   let lo = Infinity
   let hi = -Infinity
   for (const id of ids) {
@@ -173,11 +173,6 @@ export async function syncPoint(db: Sql): Promise<{ m: number; now: number }> {
 
 export async function itemByGuid(db: Sql, guid: string): Promise<{ id: number; user_id: number } | undefined> {
   return (await db.query<{ id: number; user_id: number }>('SELECT id, user_id FROM items WHERE guid = $1', [guid])).rows[0]
-}
-
-export async function itemIdOf(db: Sql, ref: ItemRef): Promise<number | undefined> {
-  const r = await db.query<{ id: number }>(`SELECT i.id FROM items i WHERE ${refWhere(ref, '$1')}`, [refValue(ref)])
-  return r.rows[0]?.id
 }
 
 /**

@@ -53,7 +53,9 @@ async function tagsChanged(tx: Sql, userId: number, itemIds: number[]) {
   const byList = new Map<string, number[]>()
   for (const id of itemIds) {
     const list = (tags.get(id) ?? []).join(',')
-    byList.set(list, [...(byList.get(list) ?? []), id])
+    const same = byList.get(list)
+    if (same) same.push(id)
+    else byList.set(list, [id])
   }
   const name = await historyUserName(tx, userId)
   for (const [value, ids] of byList) await recordHistory(tx, ids, { id: userId, name }, [{ property: 'tag', type: 'STRING', value }])
