@@ -74,9 +74,9 @@ export async function insertFileCopies(deps: Deps, tx: Sql, prepared: PreparedCo
     if (itemId === undefined) continue
     await checkQuota(deps, tx, { ownerId: c.owner_id, businessId: c.business_id }, c.size, { lock: true })
     await insertFile(tx, { item_id: itemId, storage_key: c.key, content_type: c.content_type, size: c.size, name: c.name, owner_id: c.owner_id, business_id: c.business_id, previews: c.previews })
-    await clearUploadIntent(tx, c.keys)
     used.push(...c.keys)
   }
+  if (used.length) await clearUploadIntent(tx, used)
   return used
 }
 

@@ -10,9 +10,6 @@ import * as repo from './repository.js'
 import type { Rendered } from '../platform/responses.js'
 import type { GroupView } from './schemas.js'
 
-// membershipOf lives with the team's SQL; exported here too for the callers that import it from groups
-export { membershipOf }
-
 export const EVERYONE = { type: 1, code: 'EVERYONE', name: 'Everyone', color: '#FFFFFF' } as const
 /** business level needed to manage groups, invite and remove members */
 export const ADMIN_LEVEL = 10

@@ -10,7 +10,7 @@
 import type { Sql } from '../platform/db/pool.js'
 import { Q, queueMail, queuePush, type Ctx } from './context.js'
 import { composeMail, excerpt, itemLink, oneLine, unsubscribeUrl, type MailEntry } from './mail.js'
-import { appKeyOf, CHANGE_KINDS, emailKeyOf, readPreferences, type ChangeKind } from './prefs.js'
+import { appKeyOf, CHANGE_KINDS, emailKeyOf, readPreferences, type ChangeKind, type PrefReader } from './prefs.js'
 import { insertPending, joinBatch, levelsOnItem, people, setBatchJob, takeBatch, type PendingInsert } from './repository.js'
 import type { EventItem, OutboxRow } from './outbox-repository.js'
 import { pushSubscriptionsOf } from './push-repository.js'
@@ -139,6 +139,14 @@ function changesFor(ev: OutboxRow, item: EventItem | null, recipient: number, na
   return out
 }
 
+/** the preferences a change notification depends on */
+const CHANGE_PREF_KEYS = ['notify_email', 'notify_app', ...CHANGE_KINDS.flatMap((k) => [emailKeyOf(k), appKeyOf(k)])]
+
+/** whether the user wants changes of this kind on this channel (the channel's switch and the kind's) */
+function wants(prefs: PrefReader, userId: number, channel: 'email' | 'push', kind: ChangeKind): boolean {
+  return channel === 'email' ? prefs.bool(userId, 'notify_email') && prefs.bool(userId, emailKeyOf(kind)) : prefs.bool(userId, 'notify_app') && prefs.bool(userId, appKeyOf(kind))
+}
+
 /** the outbox event's pending notifications (in the draining transaction) */
 export async function fanOutChanges(ctx: Ctx, tx: Sql, ev: OutboxRow, item: EventItem | null) {
   let candidates: number[]
@@ -159,12 +167,11 @@ export async function fanOutChanges(ctx: Ctx, tx: Sql, ev: OutboxRow, item: Even
   const mentioned = new Set<number>()
   for (const e of (ev.data?.entries ?? []) as HistoryEntry[]) if (e.p === 'assignee' && Number(e.v)) mentioned.add(Number(e.v))
   if (ev.actor_id) mentioned.add(ev.actor_id)
-  const who = await people(tx, [...mentioned])
+  // one read for the names and the recipients' addresses
+  const who = await people(tx, [...new Set([...mentioned, ...candidates])])
   const names = (id: number) => who.get(id)?.name ?? 'someone'
 
-  const keys = ['notify_email', 'notify_app', ...CHANGE_KINDS.flatMap((k) => [emailKeyOf(k), appKeyOf(k)])]
-  const prefs = await readPreferences(tx, candidates, keys)
-  const recipients = await people(tx, candidates)
+  const prefs = await readPreferences(tx, candidates, CHANGE_PREF_KEYS)
   const subs = new Set((await pushSubscriptionsOf(tx, candidates)).map((s) => s.user_id))
   const rows: PendingInsert[] = []
   const itemId = ev.item_id
@@ -172,8 +179,8 @@ export async function fanOutChanges(ctx: Ctx, tx: Sql, ev: OutboxRow, item: Even
   for (const u of candidates) {
     for (const c of changesFor(ev, item, u, names)) {
       const data = { line: c.line, detail: c.detail, guid, deleted: ev.kind === 'deleted' }
-      if (prefs.bool(u, 'notify_email') && prefs.bool(u, emailKeyOf(c.kind)) && recipients.get(u)?.email) rows.push({ userId: u, channel: 'email', kind: c.kind, itemId, actorId: ev.actor_id, data })
-      if (prefs.bool(u, 'notify_app') && prefs.bool(u, appKeyOf(c.kind)) && subs.has(u)) rows.push({ userId: u, channel: 'push', kind: c.kind, itemId, actorId: ev.actor_id, data })
+      if (wants(prefs, u, 'email', c.kind) && who.get(u)?.email) rows.push({ userId: u, channel: 'email', kind: c.kind, itemId, actorId: ev.actor_id, data })
+      if (wants(prefs, u, 'push', c.kind) && subs.has(u)) rows.push({ userId: u, channel: 'push', kind: c.kind, itemId, actorId: ev.actor_id, data })
     }
   }
   if (!rows.length) return
@@ -197,10 +204,9 @@ export async function flushUser(ctx: Ctx, userId: number) {
     const rows = await takeBatch(tx, userId)
     if (!rows.length) return
     // preferences again: one turned off since the change was queued also stops it
-    const keys = ['notify_email', 'notify_app', ...CHANGE_KINDS.flatMap((k) => [emailKeyOf(k), appKeyOf(k)])]
-    const prefs = await readPreferences(tx, [userId], keys)
-    const email = rows.filter((r) => r.channel === 'email' && prefs.bool(userId, 'notify_email') && prefs.bool(userId, emailKeyOf(r.kind as ChangeKind)))
-    const push = rows.filter((r) => r.channel === 'push' && prefs.bool(userId, 'notify_app') && prefs.bool(userId, appKeyOf(r.kind as ChangeKind)))
+    const prefs = await readPreferences(tx, [userId], CHANGE_PREF_KEYS)
+    const email = rows.filter((r) => r.channel === 'email' && wants(prefs, userId, 'email', r.kind as ChangeKind))
+    const push = rows.filter((r) => r.channel === 'push' && wants(prefs, userId, 'push', r.kind as ChangeKind))
     const person = (await people(tx, [userId])).get(userId)
     if (email.length && person?.email) {
       const shown = email.slice(0, 50)

@@ -20,15 +20,14 @@ export async function levelsOnItem(db: Sql, itemId: number, userIds: number[]): 
   return new Map(r.rows.map((x) => [x.user_id, x.level]))
 }
 
-export type Person = { id: number; name: string; email: string | null; time_zone: string | null }
+export type Person = { id: number; name: string; email: string | null }
 
-/** users with their display name, confirmed email (null: none confirmed) and time zone preference */
+/** users with their display name and confirmed email (null: none confirmed) */
 export async function people(db: Sql, ids: number[]): Promise<Map<number, Person>> {
   if (!ids.length) return new Map()
   const r = await db.query<Person>(
     `SELECT u.id, COALESCE(NULLIF(btrim(u.first_name || ' ' || u.last_name), ''), u.login) AS name,
-            u.email_confirmed AS email,
-            (SELECT p.value FROM user_preferences p WHERE p.user_id = u.id AND p.key = 'time_zone') AS time_zone
+            u.email_confirmed AS email
        FROM users u WHERE u.id = ANY($1::bigint[])`,
     [ids],
   )

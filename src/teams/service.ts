@@ -6,7 +6,7 @@ import type { Sql } from '../platform/db/pool.js'
 import { errors } from '../platform/errors.js'
 import { formatDate } from '../platform/dates.js'
 import { touchItems, touchVisibility } from '../items/repository.js'
-import { ADMIN_LEVEL, addToEveryone, createEveryoneGroup, everyoneGroupId, membershipOf, removeFromTeamGroups } from '../groups/service.js'
+import { ADMIN_LEVEL, addToEveryone, createEveryoneGroup, everyoneGroupId, removeFromTeamGroups } from '../groups/service.js'
 import { contactView, pendingTeamInvitations, splitName } from '../contacts/service.js'
 import { teamMemberUsers } from '../contacts/repository.js'
 import * as repo from './repository.js'
@@ -58,7 +58,7 @@ export async function teamLicences(deps: Deps) {
 
 /** the caller's team, where an administrator is needed: 33 without a team, 403/3 below 10 */
 export async function adminTeamOf(db: Sql, userId: number): Promise<number> {
-  const m = await membershipOf(db, userId)
+  const m = await repo.membershipOf(db, userId)
   if (m.businessId === null) throw notInTeam()
   if (m.level < ADMIN_LEVEL) throw errors.noPermissions('to manage the team: team administrators only')
   return m.businessId
@@ -91,7 +91,7 @@ export async function createBusiness(deps: Deps, userId: number, input: { title:
 
 /** GET /business */
 export async function businessInfo(deps: Deps, userId: number, tz: string) {
-  const m = await membershipOf(deps.db, userId)
+  const m = await repo.membershipOf(deps.db, userId)
   if (m.businessId === null) throw notInTeam()
   const b = await businessOf(deps.db, m.businessId)
   const used = bytesToMegabytes(b.storageUsed)
@@ -157,7 +157,7 @@ export async function businessList(deps: Deps, userId: number, tz: string): Prom
 
 /** GET /team: every member (BIS) and every pending invitation (BIS_WAIT) */
 export async function teamMembers(deps: Deps, userId: number) {
-  const m = await membershipOf(deps.db, userId)
+  const m = await repo.membershipOf(deps.db, userId)
   if (m.businessId === null) throw notInTeam()
   const members = await teamMemberUsers(deps.db, m.businessId)
   return [...members.map((u) => contactView(u, 'BIS')), ...(await pendingTeamInvitations(deps.db, userId))]
