@@ -18,7 +18,7 @@ import { ICalCalendar } from 'ical-generator'
 import type { Deps } from '../deps.js'
 import type { SessionUser } from '../users/sessions.js'
 import { errors } from '../platform/errors.js'
-import { isValidTimeZone } from '../platform/dates.js'
+import { isValidTimeZone, storedTimeZone } from '../platform/dates.js'
 import { randomToken, sha256 } from '../platform/secrets.js'
 import { liveHub, type LiveMark } from '../live/hub.js'
 import { visibleItemBatches } from '../export/service.js'
@@ -102,13 +102,10 @@ async function renderSlot<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** the owner's zone; one no longer known to the time-zone database: UTC */
 function timeZoneOf(pref: string | null): string {
-  if (!pref) return 'UTC'
-  try {
-    const v = JSON.parse(pref)
-    if (typeof v === 'string' && v && isValidTimeZone(v)) return v
-  } catch {}
-  return 'UTC'
+  const zone = storedTimeZone(pref)
+  return isValidTimeZone(zone) ? zone : 'UTC'
 }
 
 /** If-None-Match names this ETag (a list, weak forms and * included) */

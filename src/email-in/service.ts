@@ -19,6 +19,7 @@ import { createItem } from '../items/create.js'
 import { deleteItem } from '../items/delete.js'
 import { uploadFile } from '../files/service.js'
 import { claimMessage, freeStorage, memberForSender, releaseMessage, setMessageItem } from './repository.js'
+import { storedTimeZone } from '../platform/dates.js'
 
 
 /** an SMTP refusal: the listener answers it in the dialogue */
@@ -40,12 +41,7 @@ export type Owner = { id: number; businessId: number; businessLevel: number | nu
 export async function ownerForSender(db: Sql, businessId: number, sender: string): Promise<Owner | null> {
   const row = await memberForSender(db, businessId, sender)
   if (!row) return null
-  let timeZone = 'UTC'
-  try {
-    const v = row.tz ? JSON.parse(row.tz) : null
-    if (typeof v === 'string' && v) timeZone = v
-  } catch {}
-  return { id: row.id, businessId, businessLevel: row.business_level, timeZone }
+  return { id: row.id, businessId, businessLevel: row.business_level, timeZone: storedTimeZone(row.tz) }
 }
 
 // eslint-disable-next-line no-control-regex

@@ -29,6 +29,7 @@ import {
 } from './reminder-repository.js'
 import { composeMail, itemLink, oneLine, unsubscribeUrl } from './mail.js'
 import { emailKeyOf, readPreferences } from './prefs.js'
+import { storedTimeZone } from '../platform/dates.js'
 
 export const MAX_LATE_MS = 24 * 3_600_000
 /** a time this recently past is still scheduled (an edit racing with the firing) */
@@ -38,15 +39,6 @@ export type FireData = { alertId: number; fireAt: number; occurrence: string | n
 
 const reminderKey = (alertId: number, at: number) => `reminder:${alertId}:${at}`
 
-function zoneOf(tzJson: string | null): string {
-  if (!tzJson) return 'UTC'
-  try {
-    const v = JSON.parse(tzJson)
-    return typeof v === 'string' && v ? v : 'UTC'
-  } catch {
-    return 'UTC'
-  }
-}
 
 async function sendFireJob(ctx: Ctx, tx: Sql, a: { id: number; item_id: number; user_id: number }, at: Date, occurrence: string | null) {
   const data: FireData = { alertId: a.id, fireAt: at.getTime(), occurrence }
@@ -70,7 +62,7 @@ export async function scheduleItemReminders(ctx: Ctx, tx: Sql, itemIds: number[]
   const alerts = await remindingAlertsOf(tx, ids)
   const after = new Date(Date.now() - RECENT_MS)
   for (const a of alerts) {
-    const tz = zoneOf(a.tz)
+    const tz = storedTimeZone(a.tz)
     let next = nextFiring(a, a, tz, after)
     // a time just past that already fired is not scheduled again
     for (let i = 0; i < 5 && next && next.at.getTime() <= Date.now() && (await claimed(tx, reminderKey(a.id, next.at.getTime()))); i++) next = nextFiring(a, a, tz, next.at)
@@ -108,7 +100,7 @@ export async function fireReminder(ctx: Ctx, jobId: string, data: FireData) {
       await deleteSchedule(tx, data.alertId)
       return
     }
-    const tz = zoneOf(a.tz)
+    const tz = storedTimeZone(a.tz)
     const still = nextFiring(a, a, tz, new Date(data.fireAt - 1))
     if (!still || still.at.getTime() !== data.fireAt) {
       // the alert or its item changed and the outbox has not rescheduled it yet: do it now

@@ -7,6 +7,17 @@ export function isValidTimeZone(tz: string): boolean {
   return IANAZone.isValidZone(tz)
 }
 
+/** the zone of a stored time_zone preference (its JSON text; UTC when unset or unreadable) */
+export function storedTimeZone(json: string | null | undefined): string {
+  if (!json) return 'UTC'
+  try {
+    const v: unknown = JSON.parse(json)
+    return typeof v === 'string' && v ? v : 'UTC'
+  } catch {
+    return 'UTC'
+  }
+}
+
 const withOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/
 const withoutOffset = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?$/
 const dateOnly = /^\d{4}-\d{2}-\d{2}$/

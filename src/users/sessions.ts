@@ -5,6 +5,7 @@ import type { Deps } from '../deps.js'
 import { errors } from '../platform/errors.js'
 import { randomToken, sha256 } from '../platform/secrets.js'
 import type { Sql } from '../platform/db/pool.js'
+import { storedTimeZone } from '../platform/dates.js'
 import {
   apiKeyExists,
   deleteApiKeyOf,
@@ -68,13 +69,7 @@ export async function resolveSession(deps: Deps, sessionId: string): Promise<Ses
     throw errors.sessionNotFound()
   }
   if (row.touch) await touchSession(deps.db, idHash)
-  let timeZone = 'UTC'
-  if (row.tz) {
-    try {
-      const v = JSON.parse(row.tz)
-      if (typeof v === 'string' && v) timeZone = v
-    } catch {}
-  }
+  const timeZone = storedTimeZone(row.tz)
   return {
     id: Number(row.user_id),
     sessionHash: idHash,
