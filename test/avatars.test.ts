@@ -77,6 +77,11 @@ describe('GET /avatar/{hash}.{size}.gif', () => {
     const again = await t.call('GET', `/avatar/${pictureHash}.48.gif`, { headers: { 'if-none-match': `"${pictureHash}-48"` } })
     expect(again.statusCode).toBe(304)
     expect(again.rawPayload.length).toBe(0)
+    // a list, a weak form and * name it too (RFC 9110); another tag does not
+    for (const header of [`"other", "${pictureHash}-48"`, `W/"${pictureHash}-48"`, '*']) {
+      expect((await t.call('GET', `/avatar/${pictureHash}.48.gif`, { headers: { 'if-none-match': header } })).statusCode, header).toBe(304)
+    }
+    expect((await t.call('GET', `/avatar/${pictureHash}.48.gif`, { headers: { 'if-none-match': '"other"' } })).statusCode).toBe(200)
   })
 
   it('answers 404/1 for a size outside the list, an unknown hash or a malformed name', async () => {

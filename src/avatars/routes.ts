@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import type { RouteModule } from '../http/route.js'
 import { findAvatar, renderAvatarGif } from './service.js'
-import { rawAnswer } from '../platform/responses.js'
+import { etagMatches, rawAnswer } from '../platform/responses.js'
 
 const register: RouteModule = (route, deps) => {
   route({
@@ -19,7 +19,7 @@ const register: RouteModule = (route, deps) => {
       const avatar = await findAvatar(deps, p.name)
       // the image behind a hash never changes
       reply.header('Cache-Control', 'public, max-age=31536000, immutable').header('ETag', avatar.etag)
-      if (req.headers['if-none-match'] === avatar.etag) return reply.code(304).send()
+      if (etagMatches(req.headers['if-none-match'], avatar.etag)) return reply.code(304).send()
       return reply.type('image/gif').send(await renderAvatarGif(avatar))
     },
   })

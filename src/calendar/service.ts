@@ -20,6 +20,7 @@ import type { SessionUser } from '../users/sessions.js'
 import { errors } from '../platform/errors.js'
 import { isValidTimeZone, storedTimeZone } from '../platform/dates.js'
 import { randomToken, sha256 } from '../platform/secrets.js'
+import { etagMatches } from '../platform/responses.js'
 import { liveHub, type LiveMark } from '../live/hub.js'
 import { visibleItemBatches } from '../export/service.js'
 import { CALENDAR_END, calendarHead, feedContext, itemComponent } from './ics.js'
@@ -106,15 +107,6 @@ async function renderSlot<T>(fn: () => Promise<T>): Promise<T> {
 function timeZoneOf(pref: string | null): string {
   const zone = storedTimeZone(pref)
   return isValidTimeZone(zone) ? zone : 'UTC'
-}
-
-/** If-None-Match names this ETag (a list, weak forms and * included) */
-export function etagMatches(header: string | undefined, etag: string): boolean {
-  if (!header) return false
-  return header.split(',').some((x) => {
-    const t = x.trim()
-    return t === '*' || t === etag || t === 'W/' + etag
-  })
 }
 
 async function render(deps: Deps, owner: FeedOwner, principals: string[], tz: string): Promise<Buffer> {

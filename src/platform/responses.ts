@@ -76,3 +76,12 @@ export type Answer = z.ZodType | RawAnswer
 export function isRawAnswer(a: unknown): a is RawAnswer {
   return typeof a === 'object' && a !== null && (a as RawAnswer).raw === true
 }
+
+/** If-None-Match names this ETag (a list, weak forms and * included: RFC 9110 §13.1.2) */
+export function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false
+  return header.split(',').some((x) => {
+    const t = x.trim()
+    return t === '*' || t === etag || t === 'W/' + etag
+  })
+}

@@ -101,6 +101,15 @@ export async function idByLogin(db: Sql, login: string): Promise<number | null> 
   return r.rows[0]?.id ?? null
 }
 
+/** the login keys (lowercase) that start with `prefix` (any case) */
+export async function loginsStartingWith(db: Sql, prefix: string): Promise<Set<string>> {
+  const r = await db.query<{ login_key: string }>(
+    `SELECT login_key FROM users WHERE left(login_key, length($1)) = $1`,
+    [prefix.toLowerCase()],
+  )
+  return new Set(r.rows.map((x) => x.login_key))
+}
+
 /** the id of the user holding this email (any case), if any */
 export async function idByEmail(db: Sql, email: string): Promise<number | null> {
   const r = await db.query<{ id: number }>('SELECT id FROM users WHERE email_key = $1', [email.toLowerCase()])

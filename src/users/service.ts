@@ -21,6 +21,7 @@ import {
   findUserByLoginOrEmail,
   idByEmail,
   idByLogin,
+  loginsStartingWith,
   insertUser,
   isUniqueViolation,
   passwordHashOf,
@@ -191,9 +192,11 @@ export async function signupExternal(
 async function freeLoginFrom(deps: Deps, email: string): Promise<string> {
   let base = (email.split('@')[0] ?? '').replace(/[^A-Za-z0-9._-]/g, '').slice(0, 56)
   if (base.length < 3) base = (base + 'user').slice(0, 56)
+  // the logins already taken among base, base2, … base999: one query
+  const taken = await loginsStartingWith(deps.db, base)
   for (let n = 1; n < 1000; n++) {
     const candidate = n === 1 ? base : `${base}${n}`
-    if ((await idByLogin(deps.db, candidate)) === null) return candidate
+    if (!taken.has(candidate.toLowerCase())) return candidate
   }
   return `${base.slice(0, 40)}${crypto.randomBytes(6).toString('hex')}`
 }

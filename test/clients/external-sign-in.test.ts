@@ -37,6 +37,16 @@ async function signInExternal(app: TestApp, accessToken: string, o: { refreshTok
 const userRow = async (email: string) => (await t.db.query('SELECT id, login, email, email_confirmed, first_name, last_name FROM users WHERE email_key = $1', [email.toLowerCase()])).rows[0]
 
 describe('GET /user/authenticateExternal', () => {
+  it('a new account takes the email\'s local part as its login, numbered past the logins already taken (any case)', async () => {
+    const base = `Collide${Date.now().toString(36)}`
+    await t.signup(base.toLowerCase())
+    await t.signup(`${base.toUpperCase()}2`)
+    const acct = account({ email: `${base}@example.org`, email_verified: true, given_name: 'C', family_name: 'Ollide' })
+    const r = await signInExternal(t, (await idp.accessToken(acct)).accessToken)
+    expect(r.statusCode, r.body).toBe(200)
+    expect(r.json().login_id).toBe(`${base}3`)
+  })
+
   it('signs up a new user with the verified email (confirmed), answers as /user/authenticate, and signs the same user in next time', async () => {
     const email = `jane.doe.${seq}@example.org`
     const acct = account({ email, email_verified: true, given_name: 'Jane', family_name: 'Doe' })
