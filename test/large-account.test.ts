@@ -328,7 +328,7 @@ describe('on a real server process', () => {
 
   it('a read ahead that fails while the batch before it is being written ends that answer, not the process', async () => {
     // an account of 20,000 items (an answer far larger than the socket buffers), a server whose
-    // statements give up after 500 ms, and a lock on items that makes the next batch's read fail
+    // statements give up after 3 s, and a lock on items that makes the next batch's read fail
     const heavy = await t.signup()
     await t.db.query(
       `WITH n AS (INSERT INTO items (guid, user_id, title, message, category, issue_id)
@@ -336,7 +336,10 @@ describe('on a real server process', () => {
        INSERT INTO item_permissions (item_id, principal, level) SELECT id, $2, 100 FROM n`,
       [heavy.id, String(heavy.id)],
     )
-    const s2 = await startServer({ databaseUrl: t.db.url, env: { DB_POOL_MAX: '4', WORKERS_ENABLED: 'false', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: '500' } })
+    await t.db.query('ANALYZE items, item_permissions')
+    // long enough that no read before the lock gives up on a loaded machine; the lock is held longer
+    const timeoutMs = 3000
+    const s2 = await startServer({ databaseUrl: t.db.url, env: { DB_POOL_MAX: '4', WORKERS_ENABLED: 'false', LOG_LEVEL: 'warn', DB_STATEMENT_TIMEOUT_MS: String(timeoutMs) } })
     const locker = new pg.Client({ connectionString: t.db.url })
     await locker.connect()
     const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
@@ -365,7 +368,7 @@ describe('on a real server process', () => {
               stage = 2
               res.pause()
               void (async () => {
-                await sleep(1500)
+                await sleep(timeoutMs + 1500)
                 await locker.query('ROLLBACK')
                 res.resume()
               })()

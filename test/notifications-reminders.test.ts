@@ -120,35 +120,43 @@ describe('reminders missed while no server ran', () => {
     try {
       const first = await createNotifyApp({ databaseUrl: database.url })
       const u = await user(first)
-      const soon = Date.now() + 2500
-      const late = await item(u.session, { title: 'Slightly late', alerts: [{ timeType: 1, timeSpecified: iso(soon), email: true }] }, first)
-      const stale = await item(u.session, { title: 'Far too late', alerts: [{ timeType: 1, timeSpecified: iso(soon), email: true }] }, first)
+      // far enough ahead that the first server never fires them, however slowly it stops
+      const ahead = Date.now() + 600_000
+      const late = await item(u.session, { title: 'Slightly late', alerts: [{ timeType: 1, timeSpecified: iso(ahead), email: true }] }, first)
+      const stale = await item(u.session, { title: 'Far too late', alerts: [{ timeType: 1, timeSpecified: iso(ahead), email: true }] }, first)
+      const lost = await item(u.session, { title: 'Lost job', alerts: [{ timeType: 1, timeSpecified: iso(ahead), email: true }] }, first)
       await first.app.notifications!.drain()
-      expect((await first.db.query('SELECT count(*)::int AS n FROM reminder_schedule')).rows[0].n).toBe(2)
+      expect((await first.db.query('SELECT count(*)::int AS n FROM reminder_schedule')).rows[0].n).toBe(3)
       await first.close()
 
-      // while no server runs: time passes, and (simulated) the second reminder fell due 25 h ago
+      // while no server runs: time passes (simulated): one reminder fell due 2 s ago, the other 25 h ago
       const admin = new (await import('pg')).default.Client({ connectionString: database.url })
       await admin.connect()
       await admin.query('BEGIN')
       await admin.query('SET LOCAL session_replication_role = replica') // no triggers: as if it had been so all along
-      const old = Date.now() - 25 * 3_600_000
-      await admin.query('UPDATE item_alerts SET time_specified = $2 WHERE item_id = $1', [stale.id, new Date(old)])
-      await admin.query('UPDATE reminder_schedule SET fire_at = $2 WHERE item_id = $1', [stale.id, new Date(old)])
-      await admin.query(
-        `UPDATE pgboss.job SET data = jsonb_set(data, '{fireAt}', to_jsonb($2::bigint)), start_after = $3
-          WHERE name = 'reminder.fire' AND id = (SELECT job_id FROM reminder_schedule WHERE item_id = $1)`,
-        [stale.id, old, new Date(old)],
-      )
+      const dayAgo = Date.now() - 25 * 3_600_000
+      for (const [x, at] of [[late, Date.now() - 2000], [stale, dayAgo], [lost, dayAgo]] as const) {
+        await admin.query('UPDATE item_alerts SET time_specified = $2 WHERE item_id = $1', [x.id, new Date(at)])
+        await admin.query('UPDATE reminder_schedule SET fire_at = $2 WHERE item_id = $1', [x.id, new Date(at)])
+        const job = await admin.query(
+          `UPDATE pgboss.job SET data = jsonb_set(data, '{fireAt}', to_jsonb($2::bigint)), start_after = $3
+            WHERE name = 'reminder.fire' AND id = (SELECT job_id FROM reminder_schedule WHERE item_id = $1)`,
+          [x.id, at, new Date(at)],
+        )
+        expect(job.rowCount).toBe(1)
+      }
+      // and the third one's job was lost: the reconciliation at start finds its schedule
+      await admin.query(`DELETE FROM pgboss.job WHERE id = (SELECT job_id FROM reminder_schedule WHERE item_id = $1)`, [lost.id])
       await admin.query('COMMIT')
       await admin.end()
-      await sleep(Math.max(0, soon + 1500 - Date.now()))
 
       const second = await createNotifyApp({ databaseUrl: database.url })
       try {
         const mail = await waitReminder(u.email, second)
         expect(mail.subject).toBe('Reminder: Slightly late')
-        await until('the dropped reminder to be logged', () => second.logLines.some((l) => l.includes('reminder dropped: more than 24 h late') && l.includes(`"itemId":${stale.id}`)), 30_000)
+        for (const x of [stale, lost]) {
+          await until(`the dropped reminder of ${x.title} to be logged`, () => second.logLines.some((l) => l.includes('reminder dropped: more than 24 h late') && l.includes(`"itemId":${x.id}`)), 30_000)
+        }
         await sleep(1500)
         expect(reminders(u.email, second).map((m) => m.subject)).toEqual(['Reminder: Slightly late'])
         expect((await second.db.query('SELECT count(*)::int AS n FROM reminder_schedule')).rows[0].n).toBe(0)

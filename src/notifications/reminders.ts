@@ -52,6 +52,12 @@ async function cancel(ctx: Ctx, tx: Sql, row: ScheduleRow) {
   await deleteSchedule(tx, row.alert_id)
 }
 
+/** a firing more than 24 h late is not sent: said in the log, whichever path finds it */
+function logDropped(ctx: Ctx, s: { alert_id: number; item_id: number; fire_at: Date; occurrence?: string | null }) {
+  const late = Date.now() - s.fire_at.getTime()
+  ctx.log.warn({ alertId: s.alert_id, itemId: s.item_id, occurrence: s.occurrence ?? null, lateHours: Math.round(late / 360_000) / 10 }, 'reminder dropped: more than 24 h late')
+}
+
 /** recomputes the reminders of the items (in the caller's transaction) */
 export async function scheduleItemReminders(ctx: Ctx, tx: Sql, itemIds: number[]) {
   if (!itemIds.length) return
@@ -68,6 +74,7 @@ export async function scheduleItemReminders(ctx: Ctx, tx: Sql, itemIds: number[]
     for (let i = 0; i < 5 && next && next.at.getTime() <= Date.now() && (await claimed(tx, reminderKey(a.id, next.at.getTime()))); i++) next = nextFiring(a, a, tz, next.at)
     const ex = byAlert.get(a.id)
     byAlert.delete(a.id)
+    if (ex && ex.fire_at.getTime() < Date.now() - MAX_LATE_MS && (!next || next.at.getTime() !== ex.fire_at.getTime())) logDropped(ctx, ex)
     if (!next) {
       if (ex) await cancel(ctx, tx, ex)
       continue
@@ -110,7 +117,7 @@ export async function fireReminder(ctx: Ctx, jobId: string, data: FireData) {
     const late = Date.now() - data.fireAt
     const level = (await levelsOnItem(tx, a.item_id, [a.user_id])).get(a.user_id) ?? 0
     if (late > MAX_LATE_MS) {
-      ctx.log.warn({ alertId: a.id, itemId: a.item_id, occurrence: data.occurrence, lateHours: Math.round(late / 360_000) / 10 }, 'reminder dropped: more than 24 h late')
+      logDropped(ctx, { alert_id: a.id, item_id: a.item_id, fire_at: new Date(data.fireAt), occurrence: data.occurrence })
     } else if (level >= 10 && (await claimOnce(tx, reminderKey(a.id, data.fireAt)))) {
       await deliverReminder(ctx, tx, a, new Date(data.fireAt), tz)
     }
