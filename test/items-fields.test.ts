@@ -210,6 +210,35 @@ describe('alerts (§8.5)', () => {
     const none = await api.create(a, { title: 'none', alerts: [{ timeType: 3, time: 2 }] })
     expect(none.alerts[0].notificationTime).toBeNull()
   })
+  it('an id of another item is a new alert (that item keeps its own); an id named twice is one alert, the last entry; as many statements for 6 alerts as for 1', async () => {
+    const other = await api.create(a, { title: 'other', alerts: [{ timeType: 4, time: 5 }] })
+    const x = await api.create(a, { title: 'replace', due_date: '2030-05-02T10:00:00Z', alerts: [{ timeType: 4, time: 10 }, { timeType: 4, time: 20 }] })
+    const [k, drop] = x.alerts
+    const r = await api.put(a, x.id, { alerts: JSON.stringify([{ id: other.alerts[0].id, timeType: 3, time: 1 }, { id: k.id, timeType: 4, time: 11 }, { id: k.id, timeType: 4, time: 12 }]) })
+    expect(r.statusCode, r.body).toBe(200)
+    const al = r.json().alerts
+    expect(al.map((x: { id: number; time: number }) => [x.id === k.id, x.time])).toEqual([[true, 12], [false, 1]])
+    expect(al.map((x: { id: number }) => x.id)).not.toContain(drop.id)
+    expect(al.map((x: { id: number }) => x.id)).not.toContain(other.alerts[0].id)
+    const o = await t.db.query('SELECT id, item_id, time FROM item_alerts WHERE id = $1', [other.alerts[0].id])
+    expect(o.rows).toEqual([{ id: other.alerts[0].id, item_id: other.id, time: 5 }])
+    // set-based: the statements of a replacement do not grow with the number of alerts
+    const statementsFor = async (n: number) => {
+      const y = await api.create(a, { title: `n${n}`, due_date: '2030-05-02T10:00:00Z', alerts: Array.from({ length: n }, (_, i) => ({ timeType: 4, time: i + 1 })) })
+      const alerts = [...y.alerts.map((z: { id: number }, i: number) => ({ id: z.id, timeType: 3, time: i + 1 })).slice(1), { timeType: 2, time: 1 }]
+      let count = 0
+      const stop = t.db.observe(() => count++)
+      try {
+        const u = await api.put(a, y.id, { alerts: JSON.stringify(alerts) })
+        expect(u.statusCode, u.body).toBe(200)
+        expect(u.json().alerts.map((z: { timeType: number; time: number }) => [z.timeType, z.time])).toEqual(alerts.map((z) => [z.timeType, z.time]))
+      } finally {
+        stop()
+      }
+      return count
+    }
+    expect(await statementsFor(6)).toBe(await statementsFor(1))
+  })
   it('time missing for 2–4 or timeSpecified for 1 → 400/4; timeType outside 1–4 → 400/6', async () => {
     const x = await api.create(a, { title: 'al' })
     for (const [alerts, code] of [[[{ timeType: 3 }], 4], [[{ timeType: 1 }], 4], [[{ timeType: 7, time: 1 }], 6]] as const) {

@@ -7,7 +7,7 @@ import { errors } from '../platform/errors.js'
 import { formatDate, parseDate } from '../platform/dates.js'
 import type { AlertInput } from './input.js'
 import type { Sql } from '../platform/db/pool.js'
-import { deleteAlertsExcept, insertAlert, touchUserState, updateAlert, type AlertFields, type AlertRow } from './user-state-repository.js'
+import { replaceUserAlerts, touchUserState, type AlertFields, type AlertRow } from './user-state-repository.js'
 
 export type ParsedAlert = AlertFields & { id: number | null }
 
@@ -61,22 +61,35 @@ export function sameAlerts(parsed: ParsedAlert[], stored: AlertRow[]): boolean {
 
 /** Replaces the user's alerts on the item and marks their state changed (delta feed). */
 export async function replaceAlerts(db: Sql, itemId: number, userId: number, alerts: ParsedAlert[]) {
-  await deleteAlertsExcept(db, itemId, userId, alerts.filter((a) => a.id !== null).map((a) => a.id!))
-  for (const { id, ...fields } of alerts) {
-    // an unknown id (not this user's alert on this item) is a new alert
-    if (id !== null && (await updateAlert(db, id, itemId, userId, fields))) continue
-    await insertAlert(db, itemId, userId, fields)
-  }
+  // an id named twice is one alert with the last entry's settings; an unknown id (not this
+  // user's alert on this item) is a new alert
+  const last = new Map<number, number>()
+  alerts.forEach((a, i) => a.id !== null && last.set(a.id, i))
+  await replaceUserAlerts(db, itemId, userId, alerts.filter((a, i) => a.id === null || last.get(a.id) === i))
   await touchUserState(db, itemId, userId)
 }
 
+/** a relative alert's unit per timeType: 2 days, 3 hours, 4 minutes (1 is a specified time) */
 const UNIT_MS: Record<number, number> = { 2: 86_400_000, 3: 3_600_000, 4: 60_000 }
 
-export function notificationTime(a: AlertRow, item: { category: number; start_date: Date | null; end_date: Date | null; due_date: Date | null }): Date | null {
+type Dated = { category: number; start_date: Date | null; end_date: Date | null; due_date: Date | null }
+
+/** the date relative alerts count back from: start for events, else due, end, start */
+export function alertBaseDate(item: Dated): Date | null {
+  return item.category === 2 ? item.start_date : (item.due_date ?? item.end_date ?? item.start_date)
+}
+
+/** how long before its base date a relative alert fires (ms); null for a specified time or no `time` */
+export function alertOffsetMs(a: Pick<AlertRow, 'time_type' | 'time'>): number | null {
+  const unit = UNIT_MS[a.time_type]
+  return unit === undefined || a.time === null ? null : a.time * unit
+}
+
+export function notificationTime(a: AlertRow, item: Dated): Date | null {
   if (a.time_type === 1) return a.time_specified
-  const base = item.category === 2 ? item.start_date : (item.due_date ?? item.end_date ?? item.start_date)
-  if (!base || a.time === null) return null
-  return new Date(base.getTime() - a.time * (UNIT_MS[a.time_type] ?? 0))
+  const base = alertBaseDate(item)
+  const offset = alertOffsetMs(a)
+  return base && offset !== null ? new Date(base.getTime() - offset) : null
 }
 
 export function renderAlert(a: AlertRow, item: Parameters<typeof notificationTime>[1], tz: string) {

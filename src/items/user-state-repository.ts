@@ -67,8 +67,6 @@ export type AlertRow = {
 /** an alert's settings, as written */
 export type AlertFields = Omit<AlertRow, 'id' | 'item_id'>
 
-const fieldValues = (a: AlertFields) => [a.time_type, a.time, a.time_specified, a.repeat, a.repeat_interval, a.sound, a.alert, a.email, a.push]
-
 /** the user's alerts on each of the items, oldest first */
 export async function alertsOf(db: Sql, userId: number, itemIds: number[]): Promise<AlertRow[]> {
   const r = await db.query<AlertRow>(
@@ -79,26 +77,29 @@ export async function alertsOf(db: Sql, userId: number, itemIds: number[]): Prom
   return r.rows
 }
 
-/** deletes the user's alerts on the item other than `keepIds` */
-export async function deleteAlertsExcept(db: Sql, itemId: number, userId: number, keepIds: number[]) {
-  await db.query('DELETE FROM item_alerts WHERE item_id = $1 AND user_id = $2 AND NOT (id = ANY($3::bigint[]))', [itemId, userId, keepIds])
-}
-
-/** updates alert `id` when it is the user's on the item → whether it was */
-export async function updateAlert(db: Sql, id: number, itemId: number, userId: number, a: AlertFields): Promise<boolean> {
-  const r = await db.query(
-    `UPDATE item_alerts SET time_type=$4, time=$5, time_specified=$6, repeat=$7, repeat_interval=$8, sound=$9, alert=$10, email=$11, push=$12
-      WHERE id = $1 AND item_id = $2 AND user_id = $3`,
-    [id, itemId, userId, ...fieldValues(a)],
-  )
-  return r.rowCount > 0
-}
-
-export async function insertAlert(db: Sql, itemId: number, userId: number, a: AlertFields) {
+/**
+ * Replaces the user's alerts on the item in one statement: an entry whose id is one of theirs
+ * on the item updates it, the others are inserted (ids ascending in the given order), and
+ * their alerts not named are deleted. Ids are unique in `alerts` (the caller's rule).
+ */
+export async function replaceUserAlerts(db: Sql, itemId: number, userId: number, alerts: (AlertFields & { id: number | null })[]) {
+  const col = <K extends keyof AlertFields | 'id'>(k: K) => alerts.map((a) => a[k])
   await db.query(
-    `INSERT INTO item_alerts (item_id, user_id, time_type, time, time_specified, repeat, repeat_interval, sound, alert, email, push)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-    [itemId, userId, ...fieldValues(a)],
+    `WITH x AS (
+       SELECT * FROM unnest($3::bigint[], $4::int[], $5::int[], $6::timestamptz[], $7::int[], $8::int[], $9::bool[], $10::bool[], $11::bool[], $12::bool[])
+              WITH ORDINALITY AS x(id, tt, t, ts, r, ri, s, a, e, p, n)),
+     gone AS (
+       DELETE FROM item_alerts WHERE item_id = $1 AND user_id = $2 AND id NOT IN (SELECT id FROM x WHERE id IS NOT NULL)),
+     kept AS (
+       UPDATE item_alerts a SET time_type = x.tt, time = x.t, time_specified = x.ts, repeat = x.r, repeat_interval = x.ri,
+              sound = x.s, alert = x.a, email = x.e, push = x.p
+         FROM x WHERE a.id = x.id AND a.item_id = $1 AND a.user_id = $2
+       RETURNING a.id)
+     INSERT INTO item_alerts (item_id, user_id, time_type, time, time_specified, repeat, repeat_interval, sound, alert, email, push)
+     SELECT $1, $2, x.tt, x.t, x.ts, x.r, x.ri, x.s, x.a, x.e, x.p FROM x
+      WHERE x.id IS NULL OR x.id NOT IN (SELECT id FROM kept)
+      ORDER BY x.n`,
+    [itemId, userId, col('id'), col('time_type'), col('time'), col('time_specified'), col('repeat'), col('repeat_interval'), col('sound'), col('alert'), col('email'), col('push')],
   )
 }
 
