@@ -24,6 +24,7 @@ import { DateTime, IANAZone, Zone, type ZoneOffsetFormat, type ZoneOffsetOptions
 import { tzlib_get_ical_block } from 'timezones-ical-library'
 import type { ExportRow } from '../export/repository.js'
 import type { AlarmRow } from './repository.js'
+import { alertBaseDate, alertOffsetMs } from '../items/alerts.js'
 
 /**
  * An IANA zone whose offsets come from a table of its transitions, built once per zone and
@@ -161,7 +162,6 @@ export function calendarHead(ctx: FeedContext, o: { name: string; refreshSeconds
 export const CALENDAR_END = 'END:VCALENDAR\r\n'
 
 const FREQ: Record<number, string> = { 1: 'DAILY', 2: 'WEEKLY', 3: 'MONTHLY', 4: 'YEARLY' }
-const UNIT_S: Record<number, number> = { 2: 86_400, 3: 3_600, 4: 60 }
 
 /** iCalendar PRIORITY (1 high … 9 low) from Hitask's (≥ 30000 high, 20000–29999 normal, below low) */
 const icalPriority = (p: number) => (p >= 30000 ? 1 : p >= 20000 ? 5 : 9)
@@ -202,8 +202,9 @@ function alarmsOf(alerts: AlarmRow[], base: Date | null, title: string): ICalAla
       if (!a.time_specified) continue
       before = Math.round((base.getTime() - a.time_specified.getTime()) / 1000)
     } else {
-      if (a.time === null || !UNIT_S[a.time_type]) continue
-      before = a.time * UNIT_S[a.time_type]!
+      const offset = alertOffsetMs(a)
+      if (offset === null) continue
+      before = Math.round(offset / 1000)
     }
     out.push({
       type: ICalAlarmType.display,
@@ -318,7 +319,7 @@ function todoOf(row: ExportRow, alerts: AlarmRow[], tags: string[], ctx: FeedCon
   lines.push(`LAST-MODIFIED:${utc(row.time_last_update)}`)
   let text = lines.join('\r\n') + '\r\n'
   // alarms: relative to DUE when there is one (Hitask counts from due, else end), else to DTSTART
-  const base = row.due_date ?? row.end_date ?? row.start_date
+  const base = alertBaseDate(row)
   const relatesTo = due ? ICalAlarmRelatesTo.end : ICalAlarmRelatesTo.start
   const data = alarmsOf(alerts, anchorStartIsDue ? startAt : base, row.title)
   if (data.length) {

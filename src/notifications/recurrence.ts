@@ -4,22 +4,18 @@
 // done in `instances`, and stop after `recurring_end_date` (its day included).
 import { DateTime } from 'luxon'
 import type { AlertTiming, ItemTiming } from './reminder-repository.js'
+import { alertBaseDate, alertOffsetMs } from '../items/alerts.js'
 
 // the row shapes the firing rule reads are the repository's
 export type { AlertTiming, ItemTiming }
 
 export type Firing = { at: Date; occurrence: string | null }
 
-const OFFSET_MS: Record<number, number> = { 2: 86_400_000, 3: 3_600_000, 4: 60_000 }
 const UNIT: Record<number, 'days' | 'weeks' | 'months' | 'years'> = { 1: 'days', 2: 'weeks', 3: 'months', 4: 'years' }
 /** the longest a unit can be (DST, 31-day months, leap years): to skip ahead without overshooting */
 const UNIT_MAX_MS: Record<number, number> = { 1: 25 * 3_600_000, 2: 7 * 86_400_000 + 3_600_000, 3: 31 * 86_400_000 + 3_600_000, 4: 366 * 86_400_000 + 3_600_000 }
 const MAX_STEPS = 2000
 
-/** the date relative alerts count back from: start for events, else due, end, start */
-export function baseDate(item: Pick<ItemTiming, 'category' | 'start_date' | 'end_date' | 'due_date'>): Date | null {
-  return item.category === 2 ? item.start_date : (item.due_date ?? item.end_date ?? item.start_date)
-}
 
 function doneDays(instances: unknown): Set<string> {
   const out = new Set<string>()
@@ -41,10 +37,9 @@ export function nextFiring(alert: AlertTiming, item: ItemTiming, timeZone: strin
     const at = alert.time_specified
     return at && at.getTime() > after.getTime() ? { at, occurrence: null } : null
   }
-  const base = baseDate(item)
-  const offset = OFFSET_MS[alert.time_type]
-  if (!base || alert.time === null || offset === undefined) return null
-  const offsetMs = alert.time * offset
+  const base = alertBaseDate(item)
+  const offsetMs = alertOffsetMs(alert)
+  if (!base || offsetMs === null) return null
   const unit = UNIT[item.recurring]
   if (!unit) {
     const at = new Date(base.getTime() - offsetMs)

@@ -13,7 +13,8 @@
 import type { Sql } from '../platform/db/pool.js'
 import { DateTime } from 'luxon'
 import { Q, queueMail, queuePush, type Ctx } from './context.js'
-import { nextFiring, baseDate } from './recurrence.js'
+import { nextFiring } from './recurrence.js'
+import { alertBaseDate, alertOffsetMs } from '../items/alerts.js'
 import { claimed, claimOnce, levelsOnItem, people } from './repository.js'
 import { pushSubscriptionsOf } from './push-repository.js'
 import {
@@ -88,10 +89,10 @@ export async function scheduleItemReminders(ctx: Ctx, tx: Sql, itemIds: number[]
 }
 
 function whenText(a: AlertRow, at: Date, tz: string): string {
-  const base = baseDate(a)
-  if (a.time_type === 1 || !base) return DateTime.fromJSDate(at, { zone: tz }).toFormat("ccc d LLL yyyy, HH:mm ZZZZ")
+  const offset = alertOffsetMs(a)
+  if (a.time_type === 1 || !alertBaseDate(a) || offset === null) return DateTime.fromJSDate(at, { zone: tz }).toFormat("ccc d LLL yyyy, HH:mm ZZZZ")
   // the occurrence's date: the firing time plus the alert's offset
-  const occ = new Date(at.getTime() + (a.time ?? 0) * ({ 2: 86_400_000, 3: 3_600_000, 4: 60_000 } as Record<number, number>)[a.time_type]!)
+  const occ = new Date(at.getTime() + offset)
   return `${a.category === 2 ? 'starts' : 'due'} ${DateTime.fromJSDate(occ, { zone: tz }).toFormat("ccc d LLL yyyy, HH:mm ZZZZ")}`
 }
 
