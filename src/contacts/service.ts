@@ -4,7 +4,7 @@
 import type { Deps } from '../deps.js'
 import type { Sql } from '../platform/db/pool.js'
 import { errors } from '../platform/errors.js'
-import { EMAIL_RE } from '../users/service.js'
+import { invitedAddress } from '../users/service.js'
 import { accountTypeOf, isOnline } from '../users/view.js'
 import { chargeInvitationEmail, issueToken, sendTokenLink } from '../users/tokens.js'
 import { mailText } from '../platform/mailer.js'
@@ -199,8 +199,7 @@ export async function searchUsers(deps: Deps, me: number, query: string) {
  * email with a sign-up link whose token connects the two accounts at sign-up.
  */
 export async function inviteContact(deps: Deps, me: number, email: string, name: string | undefined) {
-  const address = email.trim()
-  if (address.length > 254 || !EMAIL_RE.test(address)) throw errors.invalidFormat('email')
+  const address = invitedAddress(email)
   const existing = await requestIfRegistered(deps, me, address)
   if (existing) return existing
   // an email to an address the user typed: counted, so the server is no open relay

@@ -6,7 +6,7 @@ import type { Deps } from '../deps.js'
 import type { Sql } from '../platform/db/pool.js'
 import { errors } from '../platform/errors.js'
 import { sha256 } from '../platform/secrets.js'
-import { EMAIL_RE } from '../users/service.js'
+import { invitedAddress } from '../users/service.js'
 import { chargeInvitationEmail, consumeToken, issueToken, sendTokenLink } from '../users/tokens.js'
 import { mailText } from '../platform/mailer.js'
 import { historyUserName } from '../comments/history.js'
@@ -20,12 +20,6 @@ export { InvitationStatus }
 
 const invitationUsed = errors.invitationUsed
 
-function checkInviteEmail(email: string): string {
-  const address = email.trim()
-  if (address.length > 254 || !EMAIL_RE.test(address)) throw errors.invalidFormat('email')
-  return address
-}
-
 /** what the invitation email says, decided inside the transaction and sent after it */
 type Sent = { to: string; token: string; invitationId: number; inviterName: string; title: string; name: string | null }
 
@@ -35,7 +29,7 @@ type Sent = { to: string; token: string; invitationId: number; inviterName: stri
  * if a licence is free.
  */
 export async function invite(deps: Deps, actorId: number, emailIn: string, name: string | undefined, resend: boolean) {
-  const email = checkInviteEmail(emailIn)
+  const email = invitedAddress(emailIn)
   const sent = await deps.db.tx((tx) => inviteIn(deps, tx, actorId, email, name, resend))
   await sendInvitation(deps, sent)
 }
@@ -48,7 +42,7 @@ export async function inviteContactToTeam(deps: Deps, actorId: number, contactId
   const sent = await deps.db.tx(async (tx) => {
     await adminTeamOf(tx, actorId)
     const other = await contactUser(tx, actorId, contactId)
-    return inviteIn(deps, tx, actorId, checkInviteEmail(other.email), undefined, false)
+    return inviteIn(deps, tx, actorId, invitedAddress(other.email), undefined, false)
   })
   await sendInvitation(deps, sent)
 }

@@ -38,15 +38,22 @@ const ARGON2 = { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallel
 let dummyHash: Promise<string> | undefined
 
 export const LOGIN_RE = /^[A-Za-z0-9._-]{3,64}$/
-export const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
+const EMAIL_RE = /^[^\s@<>()[\]\\,;:"]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/
 
 export function checkLogin(login: string) {
   if (!LOGIN_RE.test(login)) throw errors.badLogin()
 }
+const isEmail = (address: string) => address.length <= 254 && EMAIL_RE.test(address)
 export function checkEmail(email: string) {
-  if (email.length > 254 || !EMAIL_RE.test(email)) throw errors.badEmail()
+  if (!isEmail(email)) throw errors.badEmail()
+}
+/** an address someone is invited at (a contact or a team member): trimmed, else 400/5 on `email` */
+export function invitedAddress(email: string): string {
+  const address = email.trim()
+  if (!isEmail(address)) throw errors.invalidFormat('email')
+  return address
 }
 export function checkName(name: string) {
   if (name.length > 64 || CONTROL.test(name)) throw errors.badName()
