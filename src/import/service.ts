@@ -46,7 +46,7 @@ export async function importItems(deps: Deps, user: SessionUser, entries: Import
         ...(e.time_spent != null ? { time_spent: e.time_spent } : {}),
         ...(e.tags?.length ? { tags: e.tags } : {}),
       }
-      ids.push((await createItem(deps, user, input, tx)).id)
+      ids.push((await createItem(deps, user, input, tx, { limitChecked: true })).id)
     }
     const rows = await visibleItemsAmong(tx, await callerPrincipals(tx, user), ids)
     const byId = new Map((await renderItems(deps, user, rows, { db: tx })).map((x) => [x.id, x]))

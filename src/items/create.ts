@@ -42,9 +42,12 @@ export async function createItemView(deps: Deps, user: SessionUser, input: ItemI
   return renderItem(deps, user, id)
 }
 
-/** creates the item in `tx` when given, else in a transaction of its own */
-export async function createItem(deps: Deps, user: SessionUser, input: ItemInput, tx?: Tx): Promise<CreateResult> {
-  const { written: _, ...result } = tx ? await createIn(deps, tx, user, input, false) : await createWith(deps, user, input, false)
+/**
+ * creates the item in `tx` when given, else in a transaction of its own; `limitChecked`: the
+ * caller has checked the item limit for this item in `tx` already (a batch checks it once)
+ */
+export async function createItem(deps: Deps, user: SessionUser, input: ItemInput, tx?: Tx, o: { limitChecked?: boolean } = {}): Promise<CreateResult> {
+  const { written: _, ...result } = tx ? await createIn(deps, tx, user, input, false, o.limitChecked) : await createWith(deps, user, input, false)
   return result
 }
 
@@ -72,7 +75,7 @@ function renderWritten(user: SessionUser, w: Written): ItemView {
   return renderOne({ ...columns, level: Level.ALL }, user.timeZone, permissions, w.tags, state, w.alerts ?? undefined, undefined, false)
 }
 
-async function createIn(deps: Deps, db: Sql, user: SessionUser, input: ItemInput, view: boolean): Promise<CreateResult & { written?: Written }> {
+async function createIn(deps: Deps, db: Sql, user: SessionUser, input: ItemInput, view: boolean, limitChecked = false): Promise<CreateResult & { written?: Written }> {
   const tz = user.timeZone
   if (input.title === undefined || !input.title.trim()) throw errors.mandatory('title')
   if (input.guid) {
@@ -83,7 +86,7 @@ async function createIn(deps: Deps, db: Sql, user: SessionUser, input: ItemInput
     }
   }
   // the account's item limit (ITEM_LIMITS): 507/20, as for restoring from the archive
-  await checkItemLimit(deps, db, new Map([[user.id, 1]]))
+  if (!limitChecked) await checkItemLimit(deps, db, new Map([[user.id, 1]]))
   const category = input.category ?? Category.TASK
   const parentRef = parentRefOf(input)
   if (category === Category.PROJECT && parentRef) throw errors.invalidData('parent', 'projects are top level')
