@@ -111,6 +111,7 @@ async function main() {
     // BENCH_SERVER_NODE_OPTIONS: e.g. --cpu-prof --cpu-prof-dir=/tmp/prof to profile the server
     const server = await startServer({
       databaseUrl: url,
+      checked: false,
       env: { LOG_LEVEL: 'warn', NODE_ENV: 'production', RATE_LIMIT_PER_MINUTE: '100000000', ...(process.env.BENCH_SERVER_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_SERVER_NODE_OPTIONS } : {}) },
     })
     const feed = (await (await fetch(`${server.base}/api/user/calendar`, { headers: { 'x-hi-session': viewer.session } })).json()) as { url: string }

@@ -255,7 +255,7 @@ async function main() {
   // the server applies the migrations to the new database itself
   const { url, drop } = await scratchDatabase('hitask_load_', { migrate: false })
   try {
-    const s = await startServer({ databaseUrl: url, env: LOAD_ENV, nodeArgs: LOAD_NODE_ARGS })
+    const s = await startServer({ databaseUrl: url, checked: false, env: LOAD_ENV, nodeArgs: LOAD_NODE_ARGS })
     const users = await prepareUsers(s.base, Number(process.env.LOAD_USERS ?? 8))
     const figures = await loadScenario({
       server: s,

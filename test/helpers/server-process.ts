@@ -1,13 +1,18 @@
-// The real server process (`node --import tsx src/server.ts`) on a free port, for tests that
+// The real server process (`node --import tsx`, src/serve.ts) on a free port, for tests that
 // need a process (signals, SIGKILL, two instances, memory): started on a given database and
 // data folder, resolved once it listens. Every process started here is SIGKILLed by
 // `killAll()` (call it in afterAll: a failed test may leave one running).
+//
+// Unless `checked: false`, the process runs the suite's response check (checked-server.ts):
+// kill() and stop() throw when an answer broke its route's declared schema or codes. Benchmarks
+// and the memory and streaming tests run unchecked: the check reads each streamed answer whole.
 import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import net from 'node:net'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { API_KEY, formEncode } from './wire.js'
+import { CHECKED, VIOLATION } from './violation.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const started: ChildProcess[] = []
@@ -41,29 +46,40 @@ export type ServerProcess = {
   output: () => string
   waitFor: (text: string) => Promise<void>
   exited: Promise<number | null>
-  /** SIGKILL, resolved once the process is gone */
+  /** SIGKILL, resolved once the process is gone; throws on response-check violations */
   kill: () => Promise<void>
-  /** SIGTERM (graceful), resolved with the exit code */
+  /** SIGTERM (graceful), resolved with the exit code; throws on response-check violations */
   stop: () => Promise<number | null>
+  /** the response-check violations written so far (a checked process) */
+  violations: () => string[]
 }
 
 /**
- * Starts src/server.ts on `databaseUrl` (NODE_ENV=test, API_KEYS=API_KEY, a new data folder
- * unless `dataDir` is given, the port unless `port` is given). `env` adds or overrides.
+ * Starts the server on `databaseUrl` (NODE_ENV=test, API_KEYS=API_KEY, a new data folder
+ * unless `dataDir` is given, the port unless `port` is given). `env` adds or overrides;
+ * `checked: false` runs src/server.ts itself, without the response check.
  */
-export async function startServer(o: { databaseUrl: string; dataDir?: string; port?: number; env?: Record<string, string>; nodeArgs?: string[] }): Promise<ServerProcess> {
+export async function startServer(o: { databaseUrl: string; dataDir?: string; port?: number; env?: Record<string, string>; nodeArgs?: string[]; checked?: boolean }): Promise<ServerProcess> {
   const port = o.port ?? (await freePort())
   const dataDir = o.dataDir ?? tempDataDir()
-  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', 'src/server.ts'], {
+  const entry = o.checked === false ? 'src/server.ts' : 'test/helpers/checked-server.ts'
+  const proc = spawn(process.execPath, [...(o.nodeArgs ?? []), '--import', 'tsx', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', NODE_ENV: 'test', DATABASE_URL: o.databaseUrl, PORT: String(port), HOST: '127.0.0.1', API_KEYS: API_KEY, DATA_DIR: dataDir, LOG_LEVEL: 'info', ...o.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   started.push(proc)
   let out = ''
+  let partial = ''
+  const violations: string[] = []
   const waiters: { text: string; resolve: () => void }[] = []
   const onData = (b: Buffer) => {
-    out += b.toString()
+    const text = b.toString()
+    out += text
+    // whole lines, so a violation split across chunks is still seen (and kept past the trim)
+    const lines = (partial + text).split('\n')
+    partial = lines.pop()!
+    for (const l of lines) if (l.startsWith(`${VIOLATION} `)) violations.push(l)
     // a long run logs a line per request: keep the tail only
     if (out.length > 4_000_000) out = out.slice(-1_000_000)
     for (const w of [...waiters]) {
@@ -81,7 +97,11 @@ export async function startServer(o: { databaseUrl: string; dataDir?: string; po
       waiters.push({ text, resolve })
       void exited.then(() => reject(new Error(`server exited before "${text}":\n${out.slice(-5000)}`)))
     })
+  const noViolations = () => {
+    if (violations.length) throw new Error(`the server's answers broke their routes' declared responses:\n${violations.slice(0, 10).join('\n')}`)
+  }
   await untilHealthy(`http://127.0.0.1:${port}`, exited, () => out)
+  if (o.checked !== false && !out.includes(CHECKED)) throw new Error(`the server process runs without the response check:\n${out.slice(-2000)}`)
   return {
     proc,
     pid: proc.pid!,
@@ -94,11 +114,15 @@ export async function startServer(o: { databaseUrl: string; dataDir?: string; po
     kill: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
       await exited
+      noViolations()
     },
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
-      return exited
+      const code = await exited
+      noViolations()
+      return code
     },
+    violations: () => [...violations],
   }
 }
 
