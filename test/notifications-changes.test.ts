@@ -2,8 +2,7 @@
 // unsubscribe: real job workers (pg-boss on the test database), the real SMTP test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { errorOf, type TestApp } from './helpers/app.js'
-import { postMultipart } from './helpers/multipart.js'
-import { confirmEmail, createNotifyApp, drain, mailsTo, parse, rawHeader, setPrefs, sleep, until, waitMail } from './helpers/notify.js'
+import { actOnEveryKind, changeKindActions, confirmEmail, createNotifyApp, drain, mailsTo, parse, rawHeader, setPrefs, sleep, until, waitMail, watchersOfEveryKind } from './helpers/notify.js'
 
 let t: TestApp
 beforeAll(async () => {
@@ -145,36 +144,10 @@ describe('change notifications', () => {
 
   it('every kind of change, its notify_email_item_<kind> off → nothing of that kind; on → the mail (all 9 kinds)', async () => {
     const actor = await user()
-    // each kind: what the actor does to an item the watcher is told about
-    const kinds: Record<string, (watcher: { id: number; session: string }) => Promise<unknown>> = {
-      // the watcher owns the item, shared with the actor at 100; the actor changes it
-      comment: async (w) => t.call('POST', '/api/item/comment', { session: actor.session, form: { id: (await owned(w)).id, message: 'a comment' } }),
-      priority: async (w) => put(actor.session, (await owned(w)).id, { priority: 10000 }),
-      modify: async (w) => put(actor.session, (await owned(w)).id, { title: 'Renamed' }),
-      tags: async (w) => put(actor.session, (await owned(w)).id, { tags: 'urgent' }),
-      completed: async (w) => put(actor.session, (await owned(w)).id, { completed: true }),
-      deleted: async (w) => expect((await t.call('DELETE', `/api/item/${(await owned(w)).id}`, { session: actor.session })).statusCode).toBe(200),
-      attachment: async (w) => {
-        const up = await postMultipart(t, '/api/file/upload', { session: actor.session, fields: { parent_id: (await owned(w)).id }, files: [{ field: 'file', name: 'notes.txt', data: Buffer.from('file body'), type: 'text/plain' }] })
-        expect(up.statusCode, up.body).toBe(200)
-      },
-      // the actor's item, shared with the watcher, who is made its assignee or a participant
-      assigned: async (w) => item(actor.session, { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], assignee: w.id }),
-      participant: async (w) => item(actor.session, { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], participants: [w.id] }),
-    }
-    const owned = (w: { session: string }) => item(w.session, { title: 'Kinds', permissions: [{ principal: actor.id, level: 100 }] })
-    const watchers: { kind: string; on: Awaited<ReturnType<typeof user>>; off: Awaited<ReturnType<typeof user>> }[] = []
-    for (const kind of Object.keys(kinds)) {
-      const on = await user()
-      const off = await user()
-      await setPrefs(t, off.session, { [`notify_email_item_${kind}`]: 'false' })
-      watchers.push({ kind, on, off })
-    }
+    const actions = changeKindActions(t, actor)
+    const watchers = await watchersOfEveryKind(t, actions, 'notify_email_item_', user)
     const since = t.smtp!.mails.length
-    for (const w of watchers) {
-      await kinds[w.kind]!(w.on)
-      await kinds[w.kind]!(w.off)
-    }
+    await actOnEveryKind(actions, watchers)
     // the change reaches whoever keeps the kind on...
     // (its unsubscribe link turns off that kind: the token names its preference)
     for (const w of watchers) {

@@ -5,8 +5,7 @@ import fs from 'node:fs'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createTestApp, errorOf, type TestApp } from './helpers/app.js'
-import { confirmEmail, createNotifyApp, drain, setPrefs, sleep, startPushService, until } from './helpers/notify.js'
-import { postMultipart } from './helpers/multipart.js'
+import { actOnEveryKind, changeKindActions, confirmEmail, createNotifyApp, drain, setPrefs, sleep, startPushService, until, watchersOfEveryKind } from './helpers/notify.js'
 
 let t: TestApp
 let push: Awaited<ReturnType<typeof startPushService>>
@@ -125,46 +124,15 @@ describe('Web Push messages', () => {
 
   it('every kind of change, its notify_app_item_<kind> off → no push of that kind; on → the push (all 9 kinds)', async () => {
     const actor = await t.signup()
-    const call = async (method: string, url: string, o: Parameters<TestApp['call']>[2]) => {
-      const r = await t.call(method as 'POST', url, o)
-      expect(r.statusCode, `${method} ${url}: ${r.body}`).toBe(200)
-      return r.json()
-    }
-    const put = (id: number, body: Record<string, unknown>) => call('PUT', `/api/item/${id}`, { session: actor.session, body })
-    // the watcher's item, shared with the actor at 100, which the actor changes
-    const owned = (w: { session: string }) => call('POST', '/api/item', { session: w.session, body: { title: 'Kinds', permissions: [{ principal: actor.id, level: 100 }] } })
-    const kinds: Record<string, (w: { id: number; session: string }) => Promise<unknown>> = {
-      comment: async (w) => call('POST', '/api/item/comment', { session: actor.session, form: { id: (await owned(w)).id, message: 'a comment' } }),
-      priority: async (w) => put((await owned(w)).id, { priority: 10000 }),
-      modify: async (w) => put((await owned(w)).id, { title: 'Renamed' }),
-      tags: async (w) => put((await owned(w)).id, { tags: 'urgent' }),
-      completed: async (w) => put((await owned(w)).id, { completed: true }),
-      deleted: async (w) => call('DELETE', `/api/item/${(await owned(w)).id}`, { session: actor.session }),
-      attachment: async (w) => {
-        const up = await postMultipart(t, '/api/file/upload', { session: actor.session, fields: { parent_id: (await owned(w)).id }, files: [{ field: 'file', name: 'notes.txt', data: Buffer.from('file body'), type: 'text/plain' }] })
-        expect(up.statusCode, up.body).toBe(200)
-      },
-      // the actor's item, shared with the watcher, who is made its assignee or a participant
-      assigned: async (w) => call('POST', '/api/item', { session: actor.session, body: { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], assignee: w.id } }),
-      participant: async (w) => call('POST', '/api/item', { session: actor.session, body: { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], participants: [w.id] } }),
-    }
     const subscribed = async () => {
       const u = await t.signup()
       const sub = push.subscription()
       expect((await t.call('POST', '/api/user/push/subscription', { session: u.session, body: sub })).statusCode).toBe(200)
       return { ...u, path: new URL(sub.endpoint).pathname }
     }
-    const watchers: { kind: string; on: Awaited<ReturnType<typeof subscribed>>; off: Awaited<ReturnType<typeof subscribed>> }[] = []
-    for (const kind of Object.keys(kinds)) {
-      const on = await subscribed()
-      const off = await subscribed()
-      await setPrefs(t, off.session, { [`notify_app_item_${kind}`]: 'false' })
-      watchers.push({ kind, on, off })
-    }
-    for (const w of watchers) {
-      await kinds[w.kind]!(w.on)
-      await kinds[w.kind]!(w.off)
-    }
+    const actions = changeKindActions(t, actor)
+    const watchers = await watchersOfEveryKind(t, actions, 'notify_app_item_', subscribed)
+    await actOnEveryKind(actions, watchers)
     const to = (path: string) => push.received.filter((m) => m.path === path)
     // the change reaches whoever keeps the kind on...
     for (const w of watchers) {

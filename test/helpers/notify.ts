@@ -8,6 +8,7 @@ import { simpleParser, type ParsedMail } from 'mailparser'
 import ece from 'http_ece'
 import { createTestApp, type TestApp } from './app.js'
 import type { ReceivedMail } from './smtp.js'
+import { postMultipart } from './multipart.js'
 
 /** the env of an app whose workers run, fast */
 export const WORKERS_ENV = { WORKERS_ENABLED: 'true', JOBS_POLL_SECONDS: '0.5', NOTIFY_BATCH_SECONDS: '1' }
@@ -143,5 +144,57 @@ export async function startWebhookReceiver() {
       alwaysFail = v
     },
     close: () => new Promise<void>((r) => server.close(() => r())),
+  }
+}
+
+type Person = { id: number; session: string }
+
+/**
+ * What an actor does, per kind of change notification (the 9 of notify_*_item_<kind>), to an
+ * item the watcher is told about: the watcher's item shared with the actor at 100 and changed
+ * by the actor, or (assigned, participant) the actor's item naming the watcher.
+ */
+export function changeKindActions(t: TestApp, actor: Person): Record<string, (watcher: Person) => Promise<unknown>> {
+  const call = async (method: 'POST' | 'PUT' | 'DELETE', url: string, o: Parameters<TestApp['call']>[2]) => {
+    const r = await t.call(method, url, o)
+    if (r.statusCode !== 200) throw new Error(`${method} ${url}: ${r.statusCode} ${r.body}`)
+    return r.json()
+  }
+  const put = (id: number, body: Record<string, unknown>) => call('PUT', `/api/item/${id}`, { session: actor.session, body })
+  const owned = async (w: Person): Promise<number> => (await call('POST', '/api/item', { session: w.session, body: { title: 'Kinds', permissions: [{ principal: actor.id, level: 100 }] } })).id
+  const named = (w: Person, field: Record<string, unknown>) => call('POST', '/api/item', { session: actor.session, body: { title: 'Kinds', permissions: [{ principal: w.id, level: 60 }], ...field } })
+  return {
+    comment: async (w) => call('POST', '/api/item/comment', { session: actor.session, form: { id: await owned(w), message: 'a comment' } }),
+    priority: async (w) => put(await owned(w), { priority: 10000 }),
+    modify: async (w) => put(await owned(w), { title: 'Renamed' }),
+    tags: async (w) => put(await owned(w), { tags: 'urgent' }),
+    completed: async (w) => put(await owned(w), { completed: true }),
+    deleted: async (w) => call('DELETE', `/api/item/${await owned(w)}`, { session: actor.session }),
+    attachment: async (w) => {
+      const up = await postMultipart(t, '/api/file/upload', { session: actor.session, fields: { parent_id: await owned(w) }, files: [{ field: 'file', name: 'notes.txt', data: Buffer.from('file body'), type: 'text/plain' }] })
+      if (up.statusCode !== 200) throw new Error(`upload: ${up.statusCode} ${up.body}`)
+    },
+    assigned: async (w) => named(w, { assignee: w.id }),
+    participant: async (w) => named(w, { participants: [w.id] }),
+  }
+}
+
+/** per kind of `actions`, a watcher who keeps `<prefix><kind>` on and one who turned it off (made by `person`) */
+export async function watchersOfEveryKind<P extends Person>(t: TestApp, actions: Record<string, unknown>, prefix: string, person: () => Promise<P>) {
+  const watchers: { kind: string; on: P; off: P }[] = []
+  for (const kind of Object.keys(actions)) {
+    const on = await person()
+    const off = await person()
+    await setPrefs(t, off.session, { [`${prefix}${kind}`]: 'false' })
+    watchers.push({ kind, on, off })
+  }
+  return watchers
+}
+
+/** the actor does each watcher's kind to both of them */
+export async function actOnEveryKind(actions: Record<string, (w: Person) => Promise<unknown>>, watchers: { kind: string; on: Person; off: Person }[]) {
+  for (const w of watchers) {
+    await actions[w.kind]!(w.on)
+    await actions[w.kind]!(w.off)
   }
 }
