@@ -207,6 +207,37 @@ describe('the transactional outbox', () => {
     expect((await t.db.query('SELECT count(*)::int AS n FROM outbox_events')).rows[0].n).toBe(before)
   })
 
+  it('an event whose fan-out fails is set aside (attempts, last_error, logged); the others drained with it go out', async () => {
+    const owner = await user()
+    const other = await user()
+    const since = t.smtp!.mails.length
+    // two deletion events committed together (one drained batch): one whose owner is no user id
+    const ids = await t.db.tx(async (tx) => {
+      const r = await tx.query<{ id: number }>(
+        `INSERT INTO outbox_events (kind, item_id, actor_id, data) VALUES
+           ('deleted', 2000000001, $1, jsonb_build_object('root', true, 'owner', 'not a user', 'title', 'Broken')),
+           ('deleted', 2000000002, $1, jsonb_build_object('root', true, 'owner', $2::bigint, 'title', 'Gone for good', 'guid', 'g-gone'))
+         RETURNING id`,
+        [other.id, owner.id],
+      )
+      await tx.query(`NOTIFY hitask_outbox`)
+      return r.rows.map((x) => x.id)
+    })
+    const mail = await waitMail(t, owner.email, since)
+    expect((await parse(mail)).subject).toContain('deleted "Gone for good"')
+    await drain(t)
+    const left = (await t.db.query('SELECT id, attempts, last_error FROM outbox_events WHERE id = ANY($1::bigint[])', [ids])).rows
+    expect(left.map((x) => x.id)).toEqual([ids[0]])
+    expect(left[0].attempts).toBeGreaterThanOrEqual(1)
+    expect(left[0].last_error).toMatch(/bigint/i)
+    expect(t.logLines.some((l) => l.includes('outbox event fan-out failed') && l.includes(`"eventId":${ids[0]}`))).toBe(true)
+    // set aside after 5 attempts: drains leave it alone
+    await t.db.query('UPDATE outbox_events SET attempts = 5 WHERE id = $1', [ids[0]])
+    await drain(t)
+    expect((await t.db.query('SELECT attempts FROM outbox_events WHERE id = $1', [ids[0]])).rows[0].attempts).toBe(5)
+    await t.db.query('DELETE FROM outbox_events WHERE id = $1', [ids[0]])
+  })
+
   it('events committed while the workers were stopped are delivered by the next instance', async () => {
     const { createTestApp } = await import('./helpers/app.js')
     const off = await createTestApp({ env: { WORKERS_ENABLED: 'false' } })

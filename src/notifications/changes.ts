@@ -3,16 +3,16 @@
 // owns, is assigned to or participates in → an email (notify_email + notify_email_item_<kind>)
 // and a push message (notify_app + notify_app_item_<kind>). Never to the actor.
 //
-// fanOutChanges runs in the draining transaction: it turns one outbox event into pending rows
-// per recipient and channel and opens the recipient's batch (one notify.flush job due
+// fanOutChanges runs in the draining transaction: it turns the drained outbox events into
+// pending rows per recipient and channel and opens each recipient's batch (one notify.flush job due
 // NOTIFY_BATCH_SECONDS later). The flush takes every pending row of the user at once and
 // sends one email listing them, and one push message.
 import type { Sql } from '../platform/db/pool.js'
 import { Q, queueMail, queuePush, type Ctx } from './context.js'
 import { composeMail, excerpt, itemLink, oneLine, unsubscribeUrl, type MailEntry } from './mail.js'
 import { appKeyOf, CHANGE_KINDS, emailKeyOf, readPreferences, type ChangeKind, type PrefReader } from './prefs.js'
-import { insertPending, joinBatch, levelsOnItem, people, setBatchJob, takeBatch, type PendingInsert } from './repository.js'
-import type { EventItem, OutboxRow } from './outbox-repository.js'
+import { insertPending, joinBatches, levelsOnItems, people, setBatchJobs, takeBatch, type PendingInsert } from './repository.js'
+import type { Announced, EventItem, OutboxRow } from './outbox-repository.js'
 import { pushSubscriptionsOf } from './push-repository.js'
 
 export type HistoryEntry = { p: string; v: string | null; c: number | null }
@@ -147,53 +147,57 @@ function wants(prefs: PrefReader, userId: number, channel: 'email' | 'push', kin
   return channel === 'email' ? prefs.bool(userId, 'notify_email') && prefs.bool(userId, emailKeyOf(kind)) : prefs.bool(userId, 'notify_app') && prefs.bool(userId, appKeyOf(kind))
 }
 
-/** the outbox event's pending notifications (in the draining transaction) */
-export async function fanOutChanges(ctx: Ctx, tx: Sql, ev: OutboxRow, item: EventItem | null) {
-  let candidates: number[]
-  if (ev.kind === 'deleted') {
-    // only the deleted roots are announced (their subtrees go with them)
-    if (!ev.data.root || ev.data.owner === undefined) return
-    candidates = involved(ev.data.owner, ev.data.assignee ?? null, (ev.data.participants ?? []).map(Number), ev.actor_id)
-  } else {
-    if (!item) return // deleted since: its deletion event announces it
-    candidates = involved(item.user_id, item.assignee_id, item.participants, ev.actor_id)
-    if (!candidates.length) return
-    // only people who can see the item now hear about it
-    const levels = await levelsOnItem(tx, item.id, candidates)
-    candidates = candidates.filter((u) => (levels.get(u) ?? 0) >= 10)
+/**
+ * The outbox events' pending notifications (in the draining transaction), set-based: one read
+ * each of the recipients' levels, names, preferences and push subscriptions for all the
+ * events, one statement opening their batches, one sending the new batches' flush jobs, one
+ * writing the pending rows.
+ */
+export async function fanOutChanges(ctx: Ctx, tx: Sql, events: Announced[]) {
+  const planned: { ev: OutboxRow; item: EventItem | null; candidates: number[] }[] = []
+  for (const { ev, item } of events) {
+    if (ev.kind === 'deleted') {
+      // only the deleted roots are announced (their subtrees go with them)
+      if (!ev.data.root || ev.data.owner === undefined) continue
+      planned.push({ ev, item, candidates: involved(ev.data.owner, ev.data.assignee ?? null, (ev.data.participants ?? []).map(Number), ev.actor_id) })
+    } else if (item) {
+      // (an item deleted since: its deletion event announces it)
+      planned.push({ ev, item, candidates: involved(item.user_id, item.assignee_id, item.participants, ev.actor_id) })
+    }
   }
-  if (!candidates.length) return
-  // names of people mentioned by assignee changes
-  const mentioned = new Set<number>()
-  for (const e of (ev.data?.entries ?? []) as HistoryEntry[]) if (e.p === 'assignee' && Number(e.v)) mentioned.add(Number(e.v))
-  if (ev.actor_id) mentioned.add(ev.actor_id)
-  // one read for the names and the recipients' addresses
-  const who = await people(tx, [...new Set([...mentioned, ...candidates])])
+  // only people who can see the item now hear about it
+  const levels = await levelsOnItems(tx, planned.flatMap((p) => (p.item ? p.candidates.map((userId) => ({ itemId: p.item!.id, userId })) : [])))
+  for (const p of planned) if (p.item) p.candidates = p.candidates.filter((u) => (levels.get(`${p.item!.id}:${u}`) ?? 0) >= 10)
+  const recipients = [...new Set(planned.flatMap((p) => p.candidates))]
+  if (!recipients.length) return
+  // names of the actors and of people mentioned by assignee changes, with the recipients' addresses
+  const mentioned = new Set<number>(recipients)
+  for (const { ev } of planned) {
+    for (const e of (ev.data?.entries ?? []) as HistoryEntry[]) if (e.p === 'assignee' && Number(e.v)) mentioned.add(Number(e.v))
+    if (ev.actor_id) mentioned.add(ev.actor_id)
+  }
+  const who = await people(tx, [...mentioned])
   const names = (id: number) => who.get(id)?.name ?? 'someone'
-
-  const prefs = await readPreferences(tx, candidates, CHANGE_PREF_KEYS)
-  const subs = new Set((await pushSubscriptionsOf(tx, candidates)).map((s) => s.user_id))
+  const prefs = await readPreferences(tx, recipients, CHANGE_PREF_KEYS)
+  const subs = new Set((await pushSubscriptionsOf(tx, recipients)).map((s) => s.user_id))
   const rows: PendingInsert[] = []
-  const itemId = ev.item_id
-  const guid = ev.kind === 'deleted' ? ev.data.guid : item!.guid
-  for (const u of candidates) {
-    for (const c of changesFor(ev, item, u, names)) {
-      const data = { line: c.line, detail: c.detail, guid, deleted: ev.kind === 'deleted' }
-      if (wants(prefs, u, 'email', c.kind) && who.get(u)?.email) rows.push({ userId: u, channel: 'email', kind: c.kind, itemId, actorId: ev.actor_id, data })
-      if (wants(prefs, u, 'push', c.kind) && subs.has(u)) rows.push({ userId: u, channel: 'push', kind: c.kind, itemId, actorId: ev.actor_id, data })
+  for (const { ev, item, candidates } of planned) {
+    const itemId = ev.item_id
+    const guid = ev.kind === 'deleted' ? ev.data.guid : item!.guid
+    for (const u of candidates) {
+      for (const c of changesFor(ev, item, u, names)) {
+        const data = { line: c.line, detail: c.detail, guid, deleted: ev.kind === 'deleted' }
+        if (wants(prefs, u, 'email', c.kind) && who.get(u)?.email) rows.push({ userId: u, channel: 'email', kind: c.kind, itemId, actorId: ev.actor_id, data })
+        if (wants(prefs, u, 'push', c.kind) && subs.has(u)) rows.push({ userId: u, channel: 'push', kind: c.kind, itemId, actorId: ev.actor_id, data })
+      }
     }
   }
   if (!rows.length) return
   // the batch rows first, in user order (a flush waits for this transaction; no deadlock
   // between two draining instances), then the pending rows
-  const users = [...new Set(rows.map((r) => r.userId))].sort((a, b) => a - b)
-  for (const u of users) {
-    const b = await joinBatch(tx, u, ctx.deps.config.NOTIFY_BATCH_SECONDS)
-    if (b.open) {
-      const jobId = await ctx.jobs.send(tx, Q.notifyFlush, { userId: u }, { startAfter: b.dueAt })
-      await setBatchJob(tx, u, jobId)
-    }
-  }
+  const opened = await joinBatches(tx, rows.map((r) => r.userId), ctx.deps.config.NOTIFY_BATCH_SECONDS)
+  const jobIds = await ctx.jobs.sendMany(tx, Q.notifyFlush, opened.map((b) => ({ data: { userId: b.userId }, startAfter: b.dueAt })))
+  await setBatchJobs(tx, opened.map((b, k) => ({ userId: b.userId, jobId: jobIds[k]! })))
   await insertPending(tx, rows)
 }
 

@@ -170,6 +170,22 @@ export class Jobs {
     return id
   }
 
+  /**
+   * Sends jobs of one queue in one statement, through `sql` as send() does (the queue's
+   * retry and expiry settings apply alike). → their ids, in the order given.
+   */
+  async sendMany<T extends object>(sql: Sql, queue: string, jobs: { data: T; startAfter?: Date }[]): Promise<string[]> {
+    if (!this.specs.has(queue)) throw new Error(`unknown queue ${queue}`)
+    if (!jobs.length) return []
+    const ids = jobs.map(() => crypto.randomUUID())
+    await this.boss.insert(
+      jobs.map((j, i) => ({ id: ids[i], name: queue, data: j.data, ...(j.startAfter ? { startAfter: j.startAfter } : {}) })),
+      { db: Jobs.executor(sql) },
+    )
+    if ('afterCommit' in sql && jobs.some((j) => !j.startAfter || j.startAfter.getTime() <= Date.now())) (sql as Tx).afterCommit(() => this.wake(queue))
+    return ids
+  }
+
   /** removes a job that has not run (any state); nothing when it is gone */
   async cancel(sql: Sql, queue: string, id: string) {
     await this.boss.deleteJob(queue, id, { db: Jobs.executor(sql) })

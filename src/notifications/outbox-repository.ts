@@ -25,6 +25,9 @@ export type OutboxData = {
 
 export type OutboxRow = { id: number; kind: 'history' | 'deleted' | 'alerts' | 'dates'; item_id: number; actor_id: number | null; data: OutboxData; attempts: number }
 
+/** an outbox event to announce, with its item as it is now (null: deleted since) */
+export type Announced = { ev: OutboxRow; item: EventItem | null }
+
 export const OUTBOX_BATCH = 100
 /** an event whose fan-out failed this often is set aside (counted in /metrics) */
 export const OUTBOX_MAX_ATTEMPTS = 5

@@ -4,10 +4,11 @@
 // happened is lost (the row stays until a worker has fanned it out).
 //
 // A worker drains the outbox in transactions: claim up to 100 rows (FOR UPDATE SKIP LOCKED:
-// several instances drain side by side, never the same row), fan each out into jobs and
-// pending rows through the same transaction, delete the rows, commit. The fan-out of one event
-// runs inside a savepoint: a failure is recorded on that event (set aside after 5) without
-// holding back the others.
+// several instances drain side by side, never the same row), fan them out into jobs and
+// pending rows through the same transaction, delete the rows, commit. The fan-out is
+// set-based (a few statements for the whole batch, not a few per event) and runs inside a
+// savepoint; when it fails, each event is fanned out alone in a savepoint of its own, so a
+// failure is recorded on that event (set aside after 5) without holding back the others.
 //
 // Waking: each instance subscribes to hitask_outbox on its one LISTEN connection (db.listener,
 // shared with the live channel); PostgreSQL delivers the NOTIFY the triggers send only at
@@ -34,22 +35,30 @@ async function drainBatch(ctx: Ctx): Promise<number> {
     const items = await itemsById(tx, [...new Set(rows.filter((r) => r.kind === 'history').map((r) => r.item_id))])
     const webhooks = rows.some((r) => r.kind === 'history' || r.kind === 'deleted') ? await activeWebhooks(tx) : []
     const done: number[] = []
-    const reschedule: OutboxRow[] = []
-    for (const ev of rows) {
-      if (ev.kind === 'alerts' || ev.kind === 'dates') {
-        reschedule.push(ev)
-        continue
-      }
+    const reschedule = rows.filter((r) => r.kind === 'alerts' || r.kind === 'dates')
+    const announce = rows.filter((r) => r.kind === 'history' || r.kind === 'deleted')
+    const fanOut = (evs: OutboxRow[]) =>
+      savepoint(tx, async () => {
+        const events = evs.map((ev) => ({ ev, item: items.get(ev.item_id) ?? null }))
+        await fanOutChanges(ctx, tx, events)
+        await fanOutWebhooks(ctx, tx, events, webhooks)
+      })
+    if (announce.length) {
       try {
-        const item = items.get(ev.item_id) ?? null
-        await savepoint(tx, async () => {
-          await fanOutChanges(ctx, tx, ev, item)
-          await fanOutWebhooks(ctx, tx, ev, item, webhooks)
-        })
-        done.push(ev.id)
-      } catch (e) {
-        await markOutboxFailed(tx, ev.id, message(e))
-        ctx.log.error({ err: e, eventId: ev.id, kind: ev.kind, itemId: ev.item_id }, 'outbox event fan-out failed')
+        // all of them at once (a few statements for the batch)...
+        await fanOut(announce)
+        done.push(...announce.map((ev) => ev.id))
+      } catch {
+        // ...or, when that failed, each alone: the others go out, the failing one is set aside
+        for (const ev of announce) {
+          try {
+            await fanOut([ev])
+            done.push(ev.id)
+          } catch (e) {
+            await markOutboxFailed(tx, ev.id, message(e))
+            ctx.log.error({ err: e, eventId: ev.id, kind: ev.kind, itemId: ev.item_id }, 'outbox event fan-out failed')
+          }
+        }
       }
     }
     if (reschedule.length) {

@@ -7,6 +7,20 @@ import type { Sql } from '../platform/db/pool.js'
 import { namesUser } from '../items/visibility-repository.js'
 
 /** each user's effective level on the item (their own entry or their groups'), 0 when none */
+/** the users' levels on the items, for (item, user) pairs in one statement → `${item}:${user}` → level */
+export async function levelsOnItems(db: Sql, pairs: { itemId: number; userId: number }[]): Promise<Map<string, number>> {
+  if (!pairs.length) return new Map()
+  const r = await db.query<{ item_id: number; user_id: number; level: number }>(
+    `SELECT x.item_id, x.user_id, COALESCE(max(p.level), 0)::int AS level
+       FROM unnest($1::bigint[], $2::bigint[]) AS x(item_id, user_id)
+       LEFT JOIN item_permissions p ON p.item_id = x.item_id
+             AND ${namesUser('p', 'x.user_id')}
+      GROUP BY x.item_id, x.user_id`,
+    [pairs.map((p) => p.itemId), pairs.map((p) => p.userId)],
+  )
+  return new Map(r.rows.map((x) => [`${x.item_id}:${x.user_id}`, x.level]))
+}
+
 export async function levelsOnItem(db: Sql, itemId: number, userIds: number[]): Promise<Map<number, number>> {
   if (!userIds.length) return new Map()
   const r = await db.query<{ user_id: number; level: number }>(
@@ -58,27 +72,34 @@ export async function insertPending(db: Sql, rows: PendingInsert[]) {
 }
 
 /**
- * Opens (or joins) the user's batch, locking its row: a flush that starts meanwhile waits for
- * this transaction, so it sees the pending rows written after this call. `open`: a new batch
- * (or one whose job is long overdue) that needs a flush job.
+ * Opens (or joins) the users' batches, locking their rows in user order: a flush that starts
+ * meanwhile waits for this transaction, so it sees the pending rows written after this call.
+ * → the users whose batch is new (or whose job is long overdue) and needs a flush job, with
+ * when it is due.
  */
-export async function joinBatch(db: Sql, userId: number, batchSeconds: number): Promise<{ open: boolean; dueAt: Date }> {
-  const r = await db.query<{ inserted: boolean; due_at: Date; stale: boolean }>(
-    `INSERT INTO notification_batches (user_id, due_at) VALUES ($1, now() + $2 * interval '1 second')
+export async function joinBatches(db: Sql, userIds: number[], batchSeconds: number): Promise<{ userId: number; dueAt: Date }[]> {
+  if (!userIds.length) return []
+  const r = await db.query<{ user_id: number; inserted: boolean; due_at: Date; stale: boolean }>(
+    `INSERT INTO notification_batches (user_id, due_at)
+     SELECT u, now() + $2 * interval '1 second' FROM unnest($1::bigint[]) AS u ORDER BY u
      ON CONFLICT (user_id) DO UPDATE SET user_id = EXCLUDED.user_id
-     RETURNING (xmax = 0) AS inserted, due_at, due_at < now() - interval '10 minutes' AS stale`,
-    [userId, batchSeconds],
+     RETURNING user_id, (xmax = 0) AS inserted, due_at, due_at < now() - interval '10 minutes' AS stale`,
+    [[...new Set(userIds)].sort((a, b) => a - b), batchSeconds],
   )
-  const row = r.rows[0]!
-  if (row.stale) {
-    const u = await db.query<{ due_at: Date }>(`UPDATE notification_batches SET due_at = now() WHERE user_id = $1 RETURNING due_at`, [userId])
-    return { open: true, dueAt: u.rows[0]!.due_at }
-  }
-  return { open: row.inserted, dueAt: row.due_at }
+  const stale = r.rows.filter((x) => x.stale).map((x) => x.user_id)
+  const restarted = stale.length
+    ? (await db.query<{ user_id: number; due_at: Date }>(`UPDATE notification_batches SET due_at = now() WHERE user_id = ANY($1::bigint[]) RETURNING user_id, due_at`, [stale])).rows
+    : []
+  return [...r.rows.filter((x) => x.inserted && !x.stale), ...restarted].map((x) => ({ userId: x.user_id, dueAt: x.due_at })).sort((a, b) => a.userId - b.userId)
 }
 
-export async function setBatchJob(db: Sql, userId: number, jobId: string | null) {
-  await db.query('UPDATE notification_batches SET job_id = $2 WHERE user_id = $1', [userId, jobId])
+/** the flush job of each user's batch */
+export async function setBatchJobs(db: Sql, jobs: { userId: number; jobId: string }[]) {
+  if (!jobs.length) return
+  await db.query(
+    `UPDATE notification_batches b SET job_id = x.job_id FROM unnest($1::bigint[], $2::uuid[]) AS x(user_id, job_id) WHERE b.user_id = x.user_id`,
+    [jobs.map((j) => j.userId), jobs.map((j) => j.jobId)],
+  )
 }
 
 /** a pending notification's rendered line (written by the fan-out) */

@@ -12,8 +12,8 @@ import { randomToken } from '../platform/secrets.js'
 import { Q, type Ctx } from './context.js'
 import { checkEndpoint, EndpointRefused, post } from './endpoints.js'
 import { lockUserRow } from '../users/repository.js'
-import { levelsOnItem } from './repository.js'
-import type { EventItem, OutboxRow } from './outbox-repository.js'
+import { levelsOnItems } from './repository.js'
+import type { Announced, EventItem, OutboxRow } from './outbox-repository.js'
 import { activeWebhooksFor, deleteWebhook, insertWebhook, webhookById, webhookFailed, webhooksOf, webhookSucceeded, type WebhookRow } from './webhook-repository.js'
 import type { HistoryEntry } from './changes.js'
 
@@ -111,42 +111,53 @@ export async function activeWebhooks(tx: Sql): Promise<WebhookRow[]> {
   return activeWebhooksFor(tx, [...WEBHOOK_EVENTS])
 }
 
-export async function fanOutWebhooks(ctx: Ctx, tx: Sql, ev: OutboxRow, item: EventItem | null, active: WebhookRow[]) {
+/**
+ * The deliveries of the outbox events to the active webhooks whose owner can see the item
+ * (in the draining transaction): one read of the owners' levels, one statement sending the
+ * delivery jobs.
+ */
+export async function fanOutWebhooks(ctx: Ctx, tx: Sql, events: Announced[], active: WebhookRow[]) {
   if (!active.length) return
-  const events = eventsOf(ev)
-  if (!events.length) return
-  const hooks = active.filter((h) => events.some((e) => h.events.includes(e.event)))
-  if (!hooks.length) return
-  let canSee: (userId: number) => boolean
-  let itemBody: Record<string, unknown>
-  if (ev.kind === 'deleted') {
-    const viewers = new Set<number>((ev.data.webhookViewers ?? []).map(Number))
-    canSee = (u) => viewers.has(u)
-    itemBody = { id: ev.item_id, guid: ev.data.guid, title: ev.data.title, category: ev.data.category, parent: ev.data.parent, user_id: ev.data.owner }
-  } else {
-    if (!item) return
-    const levels = await levelsOnItem(tx, item.id, [...new Set(hooks.map((h) => h.user_id))])
-    canSee = (u) => (levels.get(u) ?? 0) >= 10
-    itemBody = itemPayload(item)
+  const planned: { ev: OutboxRow; item: EventItem | null; kinds: ReturnType<typeof eventsOf>; hooks: WebhookRow[] }[] = []
+  for (const { ev, item } of events) {
+    if (ev.kind !== 'deleted' && !item) continue
+    const kinds = eventsOf(ev)
+    const hooks = active.filter((h) => kinds.some((e) => h.events.includes(e.event)))
+    if (kinds.length && hooks.length) planned.push({ ev, item, kinds, hooks })
   }
+  const levels = await levelsOnItems(tx, planned.flatMap((p) => (p.ev.kind === 'deleted' ? [] : [...new Set(p.hooks.map((h) => h.user_id))].map((userId) => ({ itemId: p.item!.id, userId })))))
   const now = Date.now()
-  for (const h of hooks) {
-    if (!canSee(h.user_id)) continue
-    for (const e of events) {
-      if (!h.events.includes(e.event)) continue
-      const deliveryId = crypto.randomUUID()
-      const body = JSON.stringify({
-        id: deliveryId,
-        event: e.event,
-        time: new Date(now).toISOString(),
-        webhookId: h.id,
-        actor: ev.actor_id ? { id: ev.actor_id, name: ev.data?.actorName ?? null } : null,
-        item: itemBody,
-        ...e.extra,
-      })
-      await ctx.jobs.send<DeliveryJob>(tx, Q.webhookDeliver, { webhookId: h.id, deliveryId, event: e.event, body, firstAt: now, attempt: 1 })
+  const jobs: { data: DeliveryJob }[] = []
+  for (const { ev, item, kinds, hooks } of planned) {
+    let canSee: (userId: number) => boolean
+    let itemBody: Record<string, unknown>
+    if (ev.kind === 'deleted') {
+      const viewers = new Set<number>((ev.data.webhookViewers ?? []).map(Number))
+      canSee = (u) => viewers.has(u)
+      itemBody = { id: ev.item_id, guid: ev.data.guid, title: ev.data.title, category: ev.data.category, parent: ev.data.parent, user_id: ev.data.owner }
+    } else {
+      canSee = (u) => (levels.get(`${item!.id}:${u}`) ?? 0) >= 10
+      itemBody = itemPayload(item!)
+    }
+    for (const h of hooks) {
+      if (!canSee(h.user_id)) continue
+      for (const e of kinds) {
+        if (!h.events.includes(e.event)) continue
+        const deliveryId = crypto.randomUUID()
+        const body = JSON.stringify({
+          id: deliveryId,
+          event: e.event,
+          time: new Date(now).toISOString(),
+          webhookId: h.id,
+          actor: ev.actor_id ? { id: ev.actor_id, name: ev.data?.actorName ?? null } : null,
+          item: itemBody,
+          ...e.extra,
+        })
+        jobs.push({ data: { webhookId: h.id, deliveryId, event: e.event, body, firstAt: now, attempt: 1 } })
+      }
     }
   }
+  await ctx.jobs.sendMany(tx, Q.webhookDeliver, jobs)
 }
 
 // ---- delivery
