@@ -238,6 +238,59 @@ describe('the transactional outbox', () => {
     await t.db.query('DELETE FROM outbox_events WHERE id = $1', [ids[0]])
   })
 
+  it('the drain is set-based: as many statements for 20 events as for 2 (recipients, batches, jobs and webhook deliveries once per drained batch)', async () => {
+    const { createTestApp } = await import('./helpers/app.js')
+    const { Jobs } = await import('../src/notifications/jobs.js')
+    const { Q } = await import('../src/notifications/context.js')
+    const { drainOutbox } = await import('../src/notifications/outbox.js')
+    // an instance whose workers are off keeps the events; the drain is called here, observed
+    const off = await createTestApp({ env: { WORKERS_ENABLED: 'false', WEBHOOK_ALLOW_PRIVATE: 'true' } })
+    const jobs = new Jobs(off.db, { log: off.deps.log, pollSeconds: 60 })
+    try {
+      await jobs.start([{ name: Q.mailSend }, { name: Q.pushSend }, { name: Q.notifyFlush }, { name: Q.webhookDeliver }])
+      const ctx = { deps: off.deps, jobs, log: off.deps.log }
+      const actor = await off.signup()
+      const owners = [await off.signup(), await off.signup()]
+      await off.db.query('UPDATE users SET email_confirmed = email')
+      for (const o of owners) {
+        const w = await off.call('POST', '/api/webhook', { session: o.session, body: { url: 'http://127.0.0.1:9/hook', events: ['item.commented'] } })
+        expect(w.statusCode, w.body).toBe(200)
+      }
+      const items: number[] = []
+      for (let i = 0; i < 20; i++) {
+        const r = await off.call('POST', '/api/item', { session: owners[i % 2]!.session, body: { title: `drained ${i}`, permissions: [{ principal: actor.id, level: 100 }] } })
+        expect(r.statusCode, r.body).toBe(200)
+        items.push(r.json().id)
+      }
+      await drainOutbox(ctx)
+      const count = async (sql: string) => (await off.db.query(sql)).rows[0].n as number
+      /** comments on the items, then one drain: its statements (the least of 3 tries: pg-boss's own timers only add) */
+      const statementsFor = async (ids: number[]) => {
+        let least = Infinity
+        for (let k = 0; k < 3; k++) {
+          for (const id of ids) expect((await off.call('POST', '/api/item/comment', { session: actor.session, form: { id, message: 'm' } })).statusCode).toBe(200)
+          const [pending, deliveries] = [await count('SELECT count(*)::int AS n FROM notification_pending'), await count(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'webhook.deliver'`)]
+          let n = 0
+          const stop = off.db.observe(() => n++)
+          try {
+            expect(await drainOutbox(ctx)).toBe(ids.length)
+          } finally {
+            stop()
+          }
+          // what the drain wrote: a pending email per event and a delivery per event
+          expect(await count('SELECT count(*)::int AS n FROM notification_pending')).toBe(pending + ids.length)
+          expect(await count(`SELECT count(*)::int AS n FROM pgboss.job WHERE name = 'webhook.deliver'`)).toBe(deliveries + ids.length)
+          least = Math.min(least, n)
+        }
+        return least
+      }
+      expect(await statementsFor(items)).toBe(await statementsFor(items.slice(0, 2)))
+    } finally {
+      await jobs.stop(5000).catch(() => {})
+      await off.close()
+    }
+  })
+
   it('events committed while the workers were stopped are delivered by the next instance', async () => {
     const { createTestApp } = await import('./helpers/app.js')
     const off = await createTestApp({ env: { WORKERS_ENABLED: 'false' } })
