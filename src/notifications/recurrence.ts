@@ -16,7 +16,6 @@ const UNIT: Record<number, 'days' | 'weeks' | 'months' | 'years'> = { 1: 'days',
 const UNIT_MAX_MS: Record<number, number> = { 1: 25 * 3_600_000, 2: 7 * 86_400_000 + 3_600_000, 3: 31 * 86_400_000 + 3_600_000, 4: 366 * 86_400_000 + 3_600_000 }
 const MAX_STEPS = 2000
 
-
 function doneDays(instances: unknown): Set<string> {
   const out = new Set<string>()
   if (Array.isArray(instances)) {

@@ -15,7 +15,7 @@ import { DateTime } from 'luxon'
 import { Q, queueMail, queuePush, type Ctx } from './context.js'
 import { nextFiring } from './recurrence.js'
 import { alertBaseDate, alertOffsetMs } from '../items/alerts.js'
-import { claimed, claimOnce, levelsOnItem, people } from './repository.js'
+import { claimed, claimOnce, levelsOnItems, people } from './repository.js'
 import { pushSubscriptionsOf } from './push-repository.js'
 import {
   alertById,
@@ -39,7 +39,6 @@ const RECENT_MS = 60_000
 export type FireData = { alertId: number; fireAt: number; occurrence: string | null }
 
 const reminderKey = (alertId: number, at: number) => `reminder:${alertId}:${at}`
-
 
 async function sendFireJob(ctx: Ctx, tx: Sql, a: { id: number; item_id: number; user_id: number }, at: Date, occurrence: string | null) {
   const data: FireData = { alertId: a.id, fireAt: at.getTime(), occurrence }
@@ -75,7 +74,8 @@ export async function scheduleItemReminders(ctx: Ctx, tx: Sql, itemIds: number[]
     for (let i = 0; i < 5 && next && next.at.getTime() <= Date.now() && (await claimed(tx, reminderKey(a.id, next.at.getTime()))); i++) next = nextFiring(a, a, tz, next.at)
     const ex = byAlert.get(a.id)
     byAlert.delete(a.id)
-    if (ex && ex.fire_at.getTime() < Date.now() - MAX_LATE_MS && (!next || next.at.getTime() !== ex.fire_at.getTime())) logDropped(ctx, ex)
+    // (the next firing is never before `after`, so such a one is not kept)
+    if (ex && ex.fire_at.getTime() < Date.now() - MAX_LATE_MS) logDropped(ctx, ex)
     if (!next) {
       if (ex) await cancel(ctx, tx, ex)
       continue
@@ -89,8 +89,9 @@ export async function scheduleItemReminders(ctx: Ctx, tx: Sql, itemIds: number[]
 }
 
 function whenText(a: AlertRow, at: Date, tz: string): string {
+  // a specified time (type 1) has no offset
   const offset = alertOffsetMs(a)
-  if (a.time_type === 1 || !alertBaseDate(a) || offset === null) return DateTime.fromJSDate(at, { zone: tz }).toFormat("ccc d LLL yyyy, HH:mm ZZZZ")
+  if (offset === null || !alertBaseDate(a)) return DateTime.fromJSDate(at, { zone: tz }).toFormat("ccc d LLL yyyy, HH:mm ZZZZ")
   // the occurrence's date: the firing time plus the alert's offset
   const occ = new Date(at.getTime() + offset)
   return `${a.category === 2 ? 'starts' : 'due'} ${DateTime.fromJSDate(occ, { zone: tz }).toFormat("ccc d LLL yyyy, HH:mm ZZZZ")}`
@@ -116,7 +117,7 @@ export async function fireReminder(ctx: Ctx, jobId: string, data: FireData) {
       return
     }
     const late = Date.now() - data.fireAt
-    const level = (await levelsOnItem(tx, a.item_id, [a.user_id])).get(a.user_id) ?? 0
+    const level = (await levelsOnItems(tx, [{ itemId: a.item_id, userId: a.user_id }])).get(`${a.item_id}:${a.user_id}`) ?? 0
     if (late > MAX_LATE_MS) {
       logDropped(ctx, { alert_id: a.id, item_id: a.item_id, fire_at: new Date(data.fireAt), occurrence: data.occurrence })
     } else if (level >= 10 && (await claimOnce(tx, reminderKey(a.id, data.fireAt)))) {

@@ -6,8 +6,10 @@
 import type { Sql } from '../platform/db/pool.js'
 import { namesUser } from '../items/visibility-repository.js'
 
-/** each user's effective level on the item (their own entry or their groups'), 0 when none */
-/** the users' levels on the items, for (item, user) pairs in one statement → `${item}:${user}` → level */
+/**
+ * each user's effective level on each item (their own entry or their groups'), 0 when none,
+ * for (item, user) pairs in one statement → `${item}:${user}` → level
+ */
 export async function levelsOnItems(db: Sql, pairs: { itemId: number; userId: number }[]): Promise<Map<string, number>> {
   if (!pairs.length) return new Map()
   const r = await db.query<{ item_id: number; user_id: number; level: number }>(
@@ -19,19 +21,6 @@ export async function levelsOnItems(db: Sql, pairs: { itemId: number; userId: nu
     [pairs.map((p) => p.itemId), pairs.map((p) => p.userId)],
   )
   return new Map(r.rows.map((x) => [`${x.item_id}:${x.user_id}`, x.level]))
-}
-
-export async function levelsOnItem(db: Sql, itemId: number, userIds: number[]): Promise<Map<number, number>> {
-  if (!userIds.length) return new Map()
-  const r = await db.query<{ user_id: number; level: number }>(
-    `SELECT u.id AS user_id, COALESCE(max(p.level), 0)::int AS level
-       FROM unnest($2::bigint[]) AS u(id)
-       LEFT JOIN item_permissions p ON p.item_id = $1
-             AND ${namesUser('p', 'u.id')}
-      GROUP BY u.id`,
-    [itemId, userIds],
-  )
-  return new Map(r.rows.map((x) => [x.user_id, x.level]))
 }
 
 export type Person = { id: number; name: string; email: string | null }

@@ -203,9 +203,8 @@ async function freeLoginFrom(deps: Deps, email: string): Promise<string> {
   // one query (a prefix read, which the login index cannot serve under every collation)
   if ((await idByLogin(deps.db, base)) === null) return base
   const taken = await loginsStartingWith(deps.db, base)
-  for (let n = 1; n < 1000; n++) {
-    const candidate = n === 1 ? base : `${base}${n}`
-    if (!taken.has(candidate.toLowerCase())) return candidate
+  for (let n = 2; n < 1000; n++) {
+    if (!taken.has(`${base}${n}`.toLowerCase())) return `${base}${n}`
   }
   return `${base.slice(0, 40)}${crypto.randomBytes(6).toString('hex')}`
 }
