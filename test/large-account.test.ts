@@ -364,7 +364,7 @@ describe('on a real server process', () => {
                 res.resume()
               })()
             } else if (stage === 1 && lockedAt >= 0 && bytes > lockedAt + 4_000_000) {
-              // batches written since the lock: a read ahead started under it and fails (500 ms)
+              // batches written since the lock: a read ahead started under it and fails (the statement timeout)
               // while the batch before it waits here to be written
               stage = 2
               res.pause()

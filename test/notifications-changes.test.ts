@@ -1,7 +1,10 @@
 // Change notifications (contract §12), the transactional outbox, and the one-click
 // unsubscribe: real job workers (pg-boss on the test database), the real SMTP test server.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { errorOf, type TestApp } from './helpers/app.js'
+import { createTestApp, errorOf, type TestApp } from './helpers/app.js'
+import { Jobs } from '../src/notifications/jobs.js'
+import { Q } from '../src/notifications/context.js'
+import { drainOutbox } from '../src/notifications/outbox.js'
 import { actOnEveryKind, changeKindActions, confirmEmail, createNotifyApp, drain, mailsTo, parse, rawHeader, setPrefs, sleep, until, waitMail, watchersOfEveryKind } from './helpers/notify.js'
 
 let t: TestApp
@@ -239,10 +242,6 @@ describe('the transactional outbox', () => {
   })
 
   it('the drain is set-based: as many statements for 20 events as for 2 (recipients, batches, jobs and webhook deliveries once per drained batch)', async () => {
-    const { createTestApp } = await import('./helpers/app.js')
-    const { Jobs } = await import('../src/notifications/jobs.js')
-    const { Q } = await import('../src/notifications/context.js')
-    const { drainOutbox } = await import('../src/notifications/outbox.js')
     // an instance whose workers are off keeps the events; the drain is called here, observed
     const off = await createTestApp({ env: { WORKERS_ENABLED: 'false', WEBHOOK_ALLOW_PRIVATE: 'true' } })
     const jobs = new Jobs(off.db, { log: off.deps.log, pollSeconds: 60 })
@@ -292,7 +291,6 @@ describe('the transactional outbox', () => {
   })
 
   it('events committed while the workers were stopped are delivered by the next instance', async () => {
-    const { createTestApp } = await import('./helpers/app.js')
     const off = await createTestApp({ env: { WORKERS_ENABLED: 'false' } })
     try {
       const owner = await off.signup()

@@ -113,14 +113,17 @@ describe('webhook deliveries', () => {
     const u = await t.signup()
     const w = await subscribe(u.session, ['item.created'])
     hook.setSecret(w.secret)
-    hook.failNext(2)
+    hook.failNext(w.id, 2)
     const since = hook.received.length
     const x = (await t.call('POST', '/api/item', { session: u.session, body: { title: 'Retry me' } })).json()
     const m = await until('the retried delivery', () => hook.received.slice(since).find((r) => r.body.webhookId === w.id), 20_000)
     expect(m.body.item.id).toBe(x.id)
     expect(m.signatureOk).toBe(true)
-    // a success resets the run of failures
-    const row = (await t.db.query('SELECT consecutive_failures, active FROM webhooks WHERE id = $1', [w.id])).rows[0]
+    // a success resets the run of failures (recorded once the receiver has answered: waited for)
+    const row = await until('the success recorded', async () => {
+      const r = (await t.db.query('SELECT consecutive_failures, active FROM webhooks WHERE id = $1', [w.id])).rows[0]
+      return r.consecutive_failures === 0 ? r : null
+    }, 10_000)
     expect(row).toEqual({ consecutive_failures: 0, active: true })
     expect(t.logLines.filter((l) => l.includes('webhook delivery failed; retried later') && l.includes(`"webhookId":${w.id}`)).length).toBe(2)
   })

@@ -110,15 +110,23 @@ export type WebhookReceived = { headers: http.IncomingHttpHeaders; body: any; ra
 export async function startWebhookReceiver() {
   const received: WebhookReceived[] = []
   let secret = ''
-  let failNext = 0
+  // failures to answer per webhook id: a late delivery of another test's webhook takes none
+  const failNext = new Map<number, number>()
   let alwaysFail = false
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (c: Buffer) => chunks.push(c))
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8')
-      if (alwaysFail || failNext > 0) {
-        failNext = Math.max(0, failNext - 1)
+      let webhookId: number | undefined
+      try {
+        webhookId = JSON.parse(raw).webhookId
+      } catch {
+        webhookId = undefined
+      }
+      const left = webhookId === undefined ? 0 : (failNext.get(webhookId) ?? 0)
+      if (alwaysFail || left > 0) {
+        if (left > 0) failNext.set(webhookId!, left - 1)
         res.statusCode = 503
         return res.end()
       }
@@ -137,8 +145,9 @@ export async function startWebhookReceiver() {
     setSecret(s: string) {
       secret = s
     },
-    failNext(n: number) {
-      failNext = n
+    /** the next `n` deliveries of this webhook are answered 503 */
+    failNext(webhookId: number, n: number) {
+      failNext.set(webhookId, n)
     },
     setAlwaysFail(v: boolean) {
       alwaysFail = v

@@ -50,8 +50,6 @@ export type ServerProcess = {
   kill: () => Promise<void>
   /** SIGTERM (graceful), resolved with the exit code; throws on response-check violations */
   stop: () => Promise<number | null>
-  /** the response-check violations written so far (a checked process) */
-  violations: () => string[]
 }
 
 /**
@@ -122,7 +120,6 @@ export async function startServer(o: { databaseUrl: string; dataDir?: string; po
       noViolations()
       return code
     },
-    violations: () => [...violations],
   }
 }
 
